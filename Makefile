@@ -1,0 +1,40 @@
+# StrideLab: `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install services run test lint typecheck clean
+
+install: $(STAMP) ## Virtualenv and Python packages
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "StrideLab needs Python 3.11+"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+services: ## PostgreSQL and Redis for the test suite (Debian packages, private ports)
+	scripts/services.sh start
+
+run: install ## Start the app on the embedded default (SQLite, local files, demo data)
+	$(VENV)/bin/stridelab db upgrade
+	$(VENV)/bin/stridelab demo seed
+	@echo "StrideLab: http://$(HOST):$(PORT)/  (API docs at http://$(HOST):$(PORT)/docs)"
+	$(VENV)/bin/stridelab serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: install services lint typecheck ## The whole suite, on SQLite and PostgreSQL
+	eval "$$(scripts/services.sh env)" && $(VENV)/bin/pytest -ra --durations=15
+
+clean:
+	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache

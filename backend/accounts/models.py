@@ -1,0 +1,64 @@
+"""Accounts: users and the athlete profile gathered at onboarding."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    athlete = "athlete"
+    coach = "coach"
+    admin = "admin"
+
+
+class RunningBackground(StrEnum):
+    beginner = "beginner"
+    intermediate = "intermediate"
+    advanced = "advanced"
+
+
+class Equipment(StrEnum):
+    none = "none"
+    dumbbells = "dumbbells"
+    kettlebell = "kettlebell"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    hashed_password: str = Field(max_length=512)
+    role: str = Field(max_length=16, default=Role.athlete.value)
+    display_name: str = Field(max_length=120)
+    time_zone: str = Field(max_length=64, default="UTC")
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AthleteProfile(SQLModel, table=True):
+    __tablename__ = "athlete_profile"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    running_background: str = Field(max_length=16, default=RunningBackground.intermediate.value)
+    weekly_volume_km: float = Field(default=20.0)
+    injuries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    equipment: list[str] = Field(default_factory=lambda: [Equipment.none.value],
+                                 sa_column=Column(JSON, nullable=False))
+    # Weekdays 0=Monday..6=Sunday; Monday, Wednesday, Friday until onboarding says otherwise.
+    strength_days: list[int] = Field(default_factory=lambda: [0, 2, 4],
+                                     sa_column=Column(JSON, nullable=False))
+    time_zone: str = Field(max_length=64, default="UTC")
+    notify_weekday: int = Field(default=6)
+    notify_time: time = Field(default=time(18, 0))
+    height_cm: float | None = Field(default=None)
+    onboarded_at: datetime | None = Field(default=None)
+    updated_at: datetime = Field(default_factory=utcnow)

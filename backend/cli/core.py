@@ -1,0 +1,60 @@
+"""Server, database and demo-data commands."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+    demo_app = typer.Typer(help="Demo data for a living first look.", no_args_is_help=True)
+    app.add_typer(db_app, name="db")
+    app.add_typer(demo_app, name="demo")
+
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+        port: int = typer.Option(8000, help="TCP port."),
+        migrate: bool = typer.Option(
+            True, help="Apply pending migrations first (embedded SQLite default only)."),
+    ) -> None:
+        """Run the API and web app (uvicorn)."""
+        import uvicorn
+
+        from backend.api.app import create_app
+        from backend.core.config import get_settings
+        from backend.core.migrate import upgrade_database
+
+        settings = get_settings()
+        if migrate and settings.is_sqlite:
+            upgrade_database()
+        console.print(f"StrideLab on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
+                      f"  database: {settings.sqlalchemy_url.split('@')[-1]}")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+    @db_app.command("upgrade")
+    def db_upgrade(revision: str = typer.Argument("head")) -> None:
+        """Apply the alembic migrations up to REVISION."""
+        from backend.core.config import get_settings
+        from backend.core.migrate import upgrade_database
+
+        upgrade_database(revision=revision)
+        console.print(f"Database at {revision}: {get_settings().sqlalchemy_url.split('@')[-1]}")
+
+    @demo_app.command("seed")
+    def demo_seed() -> None:
+        """Create a demo coach and two athletes with history (idempotent)."""
+        from backend.core.db import session_scope
+        from backend.demo import DEMO_PASSWORD, seed_demo
+
+        with session_scope() as session:
+            created = seed_demo(session)
+        if created:
+            console.print(f"Demo data created. Log in as coach@demo.stridelab.app, "
+                          f"ada@demo.stridelab.app or ben@demo.stridelab.app "
+                          f"with password {DEMO_PASSWORD!r}.")
+        else:
+            console.print("Demo data already present.")

@@ -1,0 +1,65 @@
+"""Coaching API: invites, accepting and leaving, the coach's roster."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from backend.accounts.schemas import ProfilePublic, UserPublic
+from backend.accounts.service import get_or_create_profile
+from backend.api.deps import AthleteUser, CoachedAthlete, CoachUser, SessionDep
+from backend.coaching import service
+from backend.coaching.schemas import CoachLinkPublic, InvitePublic, RosterAthlete
+from backend.core.errors import ERROR_RESPONSES, NotFoundError
+
+coach_router = APIRouter(prefix="/coach", tags=["coach"], responses=ERROR_RESPONSES)
+invites_router = APIRouter(prefix="/invites", tags=["coach"], responses=ERROR_RESPONSES)
+my_coach_router = APIRouter(prefix="/users/me/coach", tags=["coach"], responses=ERROR_RESPONSES)
+
+
+@coach_router.post("/invites", status_code=status.HTTP_201_CREATED, response_model=InvitePublic,
+                   summary="Create an invite code for a new athlete")
+def create_invite(coach: CoachUser, session: SessionDep) -> InvitePublic:
+    invite = service.create_invite(session, coach)
+    return InvitePublic(code=invite.code, expires_at=invite.expires_at)
+
+
+@coach_router.get("/athletes", response_model=list[RosterAthlete],
+                  summary="The coach's roster")
+def list_athletes(coach: CoachUser, session: SessionDep) -> list[RosterAthlete]:
+    return service.roster(session, coach)
+
+
+@coach_router.get("/athletes/{athlete_id}", response_model=UserPublic,
+                  summary="One athlete of the coach's roster")
+def read_athlete(athlete: CoachedAthlete) -> UserPublic:
+    return UserPublic.model_validate(athlete)
+
+
+@coach_router.get("/athletes/{athlete_id}/profile", response_model=ProfilePublic,
+                  summary="An athlete's onboarding profile")
+def read_athlete_profile(athlete: CoachedAthlete, session: SessionDep) -> ProfilePublic:
+    return ProfilePublic.model_validate(get_or_create_profile(session, athlete))
+
+
+@invites_router.post("/{code}/accept", response_model=CoachLinkPublic,
+                     summary="Accept a coach's invite (athletes)",
+                     responses={409: ERROR_RESPONSES[400]})
+def accept_invite(code: str, athlete: AthleteUser, session: SessionDep) -> CoachLinkPublic:
+    link = service.accept_invite(session, athlete, code)
+    return service.link_public(session, link)
+
+
+@my_coach_router.get("", response_model=CoachLinkPublic, summary="The athlete's coach")
+def read_my_coach(athlete: AthleteUser, session: SessionDep) -> CoachLinkPublic:
+    link = service.coach_of(session, athlete.id)  # type: ignore[arg-type]
+    if link is None:
+        raise NotFoundError("You have no coach yet: accept an invite code from your coach.",
+                            code="no_coach")
+    return service.link_public(session, link)
+
+
+@my_coach_router.delete("", status_code=status.HTTP_204_NO_CONTENT,
+                        summary="Leave the current coach", response_class=Response)
+def leave_coach(athlete: AthleteUser, session: SessionDep) -> Response:
+    service.leave_coach(session, athlete)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,106 @@
+"""Application settings, read from the environment with the ``STRIDELAB_`` prefix."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Values copied from examples and docs; refused outside development.
+_PLACEHOLDER_SECRETS = {"changethis", "change-me", "secret", "dev", "development", ""}
+
+
+class InsecureSettingsError(RuntimeError):
+    """The configuration would run a non-development server with a guessable secret."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STRIDELAB_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to SQLite in the data dir. "
+        "Use postgresql+psycopg://user:pass@host/db for PostgreSQL.",
+    )
+    secret_key: str | None = None
+    access_token_expire_minutes: int = 60 * 24 * 7
+    jwt_algorithm: str = "HS256"
+
+    # Login throttling: failed attempts per (account, client) inside the window.
+    login_max_failures: int = 5
+    login_window_s: int = 300
+
+    redis_url: str | None = None
+    models_dir: Path = REPO_ROOT / "ml_models"
+
+    max_upload_mb: int = 300
+    max_clip_duration_s: float = 90.0
+    min_clip_duration_s: float = 3.0
+    min_clip_fps: float = 24.0
+
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.secret_key is not None
+            and (self.secret_key.lower() in _PLACEHOLDER_SECRETS or len(self.secret_key) < 32)
+        ):
+            raise InsecureSettingsError(
+                "STRIDELAB_SECRET_KEY is a placeholder or shorter than 32 characters; "
+                "set a random value (python -c 'import secrets; print(secrets.token_urlsafe(48))') "
+                "or leave it unset to have one generated in the data dir."
+            )
+        return self
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        path = self.data_dir if self.data_dir.is_absolute() else Path.cwd() / self.data_dir
+        return path.resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'stridelab.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def jwt_secret(self) -> str:
+        """The signing key: the configured one, else one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        return _stored_secret(self.resolved_data_dir)
+
+
+def _stored_secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: if two processes start together, the first key written wins.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,117 @@
+"""Password hashing (argon2 through pwdlib), password policy, access tokens and login throttling."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from backend.core.config import Settings
+from backend.core.errors import AuthenticationError, InvalidInputError
+
+password_hash = PasswordHash((Argon2Hasher(),))
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+# A short list of passwords that top every breach list; length alone does not stop these.
+_COMMON_PASSWORDS = {
+    "password12", "password123", "1234567890", "qwertyuiop", "12345678910",
+    "iloveyou12", "password1!", "letmein123", "welcome123", "abcdefghij",
+}
+
+
+def check_password_policy(password: str, *, email: str | None = None) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(
+            f"Password too short: use at least {MIN_PASSWORD_LENGTH} characters "
+            "(a short phrase works well)."
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInputError(f"Password too long: at most {MAX_PASSWORD_LENGTH} characters.")
+    if password.lower() in _COMMON_PASSWORDS or len(set(password)) < 4:
+        raise InvalidInputError("Password too easy to guess: choose a less common one.")
+    if email and password.lower() == email.lower():
+        raise InvalidInputError("Password must not be the same as the email address.")
+
+
+def hash_password(password: str) -> str:
+    return password_hash.hash(password)
+
+
+def verify_password(password: str, hashed: str) -> tuple[bool, str | None]:
+    """Check a password; the second value is a new hash when the stored one is outdated."""
+    return password_hash.verify_and_update(password, hashed)
+
+
+def create_access_token(subject: str, settings: Settings, *, role: str) -> tuple[str, int]:
+    expires_in = settings.access_token_expire_minutes * 60
+    now = datetime.now(UTC)
+    payload = {
+        "sub": subject,
+        "role": role,
+        "iat": now,
+        "exp": now + timedelta(seconds=expires_in),
+        "typ": "access",
+    }
+    token = jwt.encode(payload, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    return token, expires_in
+
+
+def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthenticationError("Access token expired: log in again.",
+                                  code="token_expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise AuthenticationError("Invalid access token: log in again.",
+                                  code="invalid_token") from exc
+    if payload.get("typ") != "access":
+        raise AuthenticationError("Not an access token.", code="invalid_token")
+    return payload
+
+
+class LoginThrottle:
+    """Failed-login counter per key within a sliding window.
+
+    In-process: each API process counts on its own, which bounds guessing per process; behind a
+    load balancer with N processes the effective limit is N times the setting.
+    """
+
+    def __init__(self, max_failures: int, window_s: float) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _prune(self, key: str, now: float) -> deque[float]:
+        q = self._failures[key]
+        while q and now - q[0] > self.window_s:
+            q.popleft()
+        return q
+
+    def retry_after_s(self, key: str) -> int:
+        """Seconds until the key may try again, 0 when allowed now."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._prune(key, now)
+            if len(q) < self.max_failures:
+                return 0
+            return max(1, int(self.window_s - (now - q[0])) + 1)
+
+    def record_failure(self, key: str) -> None:
+        with self._lock:
+            self._prune(key, time.monotonic()).append(time.monotonic())
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)

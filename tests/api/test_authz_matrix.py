@@ -1,0 +1,128 @@
+"""Authorization matrix: every endpoint, called by each role and by strangers.
+
+The expected outcome of every (route, caller) pair is written down below; a route added without
+an entry fails the test, so nobody can ship an endpoint whose access rules were not decided.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from backend.accounts.models import Role
+from backend.accounts.service import create_user
+from tests.conftest import Accounts
+
+CALLERS = ("anonymous", "athlete", "other_athlete", "coach", "other_coach", "admin")
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset[str]
+    body: dict[str, Any] | None = None
+    form: dict[str, str] | None = None
+
+
+PUBLIC = frozenset(CALLERS)
+ANY_USER = frozenset(CALLERS) - {"anonymous"}
+ATHLETES = frozenset({"athlete", "other_athlete"})
+COACHES = frozenset({"coach", "other_coach"})
+
+MATRIX: dict[tuple[str, str], Rule] = {
+    ("GET", "/healthz"): Rule(PUBLIC),
+    ("POST", "/api/v1/auth/register"): Rule(PUBLIC),
+    ("POST", "/api/v1/auth/token"): Rule(PUBLIC),
+    ("GET", "/api/v1/users/me"): Rule(ANY_USER),
+    ("GET", "/api/v1/users/me/profile"): Rule(ATHLETES),
+    ("PUT", "/api/v1/users/me/profile"): Rule(ATHLETES, body={"weekly_volume_km": 30}),
+    ("GET", "/api/v1/users/me/coach"): Rule(frozenset({"athlete"})),
+    ("DELETE", "/api/v1/users/me/coach"): Rule(frozenset({"athlete"})),
+    ("POST", "/api/v1/coach/invites"): Rule(COACHES),
+    ("GET", "/api/v1/coach/athletes"): Rule(COACHES),
+    # Only the athlete's own coach reaches the athlete.
+    ("GET", "/api/v1/coach/athletes/{athlete_id}"): Rule(frozenset({"coach"})),
+    ("GET", "/api/v1/coach/athletes/{athlete_id}/profile"): Rule(frozenset({"coach"})),
+    # Any athlete holding a valid code may accept it: the code is the credential.
+    ("POST", "/api/v1/invites/{code}/accept"): Rule(ATHLETES),
+    ("GET", "/api/v1/admin/users"): Rule(frozenset({"admin"})),
+}
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every operation the API offers, read from its OpenAPI document."""
+    return [(method.upper(), path) for path, ops in app.openapi()["paths"].items()
+            for method in ops]
+
+
+def test_every_route_has_a_rule(app: FastAPI) -> None:
+    missing = sorted(set(api_routes(app)) - set(MATRIX))
+    assert not missing, f"routes without an authorization rule: {missing}"
+    stale = sorted(set(MATRIX) - set(api_routes(app)))
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, accounts: Accounts, engine: Engine) -> dict[str, Any]:
+    callers: dict[str, Any] = {"anonymous": {"headers": {}}}
+    for name in ("athlete", "other_athlete"):
+        callers[name] = await accounts.register("athlete", name=name)
+    for name in ("coach", "other_coach"):
+        callers[name] = await accounts.register("coach", name=name)
+    with Session(engine) as session:
+        create_user(session, email="admin@example.com", password="admin-pass-phrase-1",
+                    role=Role.admin, display_name="Admin")
+        session.commit()
+    token = await accounts.login("admin@example.com", "admin-pass-phrase-1")
+    callers["admin"] = {"headers": {"Authorization": f"Bearer {token}"}}
+    return callers
+
+
+async def _link(client: httpx.AsyncClient, world: dict[str, Any]) -> str:
+    """Make `coach` the coach of `athlete`; return a fresh unused invite code."""
+    resp = await client.post("/api/v1/coach/invites", headers=world["coach"]["headers"])
+    await client.post(f"/api/v1/invites/{resp.json()['code']}/accept",
+                      headers=world["athlete"]["headers"])
+    fresh = await client.post("/api/v1/coach/invites", headers=world["coach"]["headers"])
+    return str(fresh.json()["code"])
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: str,
+                      app: FastAPI) -> None:
+    code = await _link(client, world)
+    params = {"athlete_id": str(world["athlete"]["id"]), "code": code}
+    failures = []
+    # Routes that change the links run last, so they do not change what the others see.
+    ordered = sorted(MATRIX.items(), key=lambda kv: (kv[0][0] == "DELETE" or "accept" in kv[0][1],
+                                                     "accept" in kv[0][1]))
+    for (method, path), rule in ordered:
+        url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
+        kwargs: dict[str, Any] = {"headers": world[caller]["headers"]}
+        if path == "/api/v1/auth/register":
+            kwargs["json"] = {"email": f"new-{caller}@example.com",
+                              "password": "a-long-enough-passphrase", "role": "athlete",
+                              "display_name": "New"}
+        elif path == "/api/v1/auth/token":
+            kwargs["data"] = {"username": "admin@example.com", "password": "admin-pass-phrase-1"}
+        elif rule.body is not None:
+            kwargs["json"] = rule.body
+        resp = await client.request(method, url, **kwargs)
+        allowed = caller in rule.allowed
+        reached = resp.status_code < 400
+        if allowed != reached:
+            failures.append(f"{method} {path} as {caller}: {resp.status_code} {resp.text[:120]}")
+        if not allowed:
+            expected = {401} if caller == "anonymous" else {403, 404}
+            if resp.status_code not in expected:
+                failures.append(f"{method} {path} as {caller}: denied with {resp.status_code}, "
+                                f"expected one of {sorted(expected)}")
+        if not reached:
+            assert resp.json().get("detail"), f"{method} {path}: error without a message"
+    assert not failures, "\n".join(failures)
