@@ -28,6 +28,7 @@ def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_db_upgrade_and_demo_seed(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "fresh" / "var"  # a data dir that does not exist yet
     result = run_cli("db", "upgrade", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "stridelab.db").exists()
