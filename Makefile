@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install services run test lint typecheck clean
+.PHONY: install models services run test lint typecheck clean
 
-install: $(STAMP) ## Virtualenv and Python packages
+install: $(STAMP) models ## Virtualenv, Python packages and the provisioned pose model
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "StrideLab needs Python 3.11+"'
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+models: $(STAMP) ## Provision the pose model: fetch, verify and convert to ONNX (cached)
+	$(PY) -m ml_models.provision
 
 services: ## PostgreSQL and Redis for the test suite (Debian packages, private ports)
 	scripts/services.sh start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from backend.cli import core
+from backend.cli import core, models
 
 app = typer.Typer(
     name="stridelab",
@@ -13,3 +13,4 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 core.register(app)
+models.register(app)
