@@ -4,5 +4,25 @@
 from backend.accounts.models import AthleteProfile, User
 from backend.coaching.models import CoachInvite, CoachLink
 from backend.core.db import metadata
+from backend.plans.models import (
+    CalendarFeed,
+    CoachFlagEntry,
+    MissedWeekCheck,
+    PlanVersion,
+    SessionLogEntry,
+    SetLogEntry,
+)
 
-__all__ = ["AthleteProfile", "CoachInvite", "CoachLink", "User", "metadata"]
+__all__ = [
+    "AthleteProfile",
+    "CalendarFeed",
+    "CoachFlagEntry",
+    "CoachInvite",
+    "CoachLink",
+    "MissedWeekCheck",
+    "PlanVersion",
+    "SessionLogEntry",
+    "SetLogEntry",
+    "User",
+    "metadata",
+]

@@ -43,6 +43,13 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
 
+    @property
+    def pk(self) -> int:
+        """The id of a stored user (typed as int, unlike ``id`` before the first flush)."""
+        if self.id is None:
+            raise RuntimeError("user has no id until it is flushed")
+        return self.id
+
 
 class AthleteProfile(SQLModel, table=True):
     __tablename__ = "athlete_profile"

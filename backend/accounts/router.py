@@ -18,6 +18,7 @@ from backend.accounts.schemas import (
 from backend.api.deps import AthleteUser, CurrentUser, SessionDep, SettingsDep
 from backend.core.errors import ERROR_RESPONSES, AuthenticationError, RateLimitedError
 from backend.core.security import LoginThrottle, create_access_token
+from backend.plans import service as plans
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
 users_router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
@@ -82,4 +83,7 @@ def read_profile(user: AthleteUser, session: SessionDep) -> ProfilePublic:
                   summary="Save onboarding answers (running background, equipment, days...)")
 def update_profile(body: ProfileUpdate, user: AthleteUser, session: SessionDep) -> ProfilePublic:
     profile = service.update_profile(session, user, body)
+    if body.complete:
+        # A plan exists as soon as onboarding is finished, built on its answers.
+        plans.on_onboarding_completed(session, user)
     return ProfilePublic.model_validate(profile)

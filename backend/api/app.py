@@ -19,6 +19,7 @@ from backend.coaching.router import coach_router, invites_router, my_coach_route
 from backend.core.config import REPO_ROOT, Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
+from backend.plans.router import calendar_router, coach_plans_router, plans_router
 
 API_PREFIX = "/api/v1"
 FRONTEND_DIR = REPO_ROOT / "frontend"
@@ -27,6 +28,8 @@ TAGS = [
     {"name": "auth", "description": "Registration and access tokens."},
     {"name": "users", "description": "The logged-in account and the athlete's onboarding profile."},
     {"name": "coach", "description": "Coach invites, rosters and coach-athlete links."},
+    {"name": "plans", "description": "Strength plans: versions, session logs, adaptation, "
+     "the calendar feed."},
     {"name": "admin", "description": "Running the service."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -68,7 +71,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                       database=app.state.engine.dialect.name)
 
     for router in (auth_router, users_router, my_coach_router, coach_router, invites_router,
-                   admin_router):
+                   plans_router, coach_plans_router, calendar_router, admin_router):
         app.include_router(router, prefix=API_PREFIX)
 
     _mount_frontend(app, FRONTEND_DIR)

@@ -52,6 +52,30 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # Any athlete holding a valid code may accept it: the code is the credential.
     ("POST", "/api/v1/invites/{code}/accept"): Rule(ATHLETES),
     ("GET", "/api/v1/admin/users"): Rule(frozenset({"admin"})),
+    # Plans: athletes reach their own plan; "/me"-style routes cannot name someone else's.
+    ("GET", "/api/v1/plans/current"): Rule(ATHLETES),
+    ("GET", "/api/v1/plans/current/versions"): Rule(ATHLETES),
+    ("GET", "/api/v1/plans/current/versions/{version}"): Rule(ATHLETES),
+    ("GET", "/api/v1/plans/current/compliance"): Rule(ATHLETES),
+    ("POST", "/api/v1/plans/current/feeling"): Rule(ATHLETES, body={"not_100": True}),
+    ("POST", "/api/v1/plans/calendar"): Rule(ATHLETES),
+    ("POST", "/api/v1/sessions/{session_id}/log"): Rule(ATHLETES, body={"rpe": 5}),
+    # The feed's secret token is the credential (calendar apps cannot send a bearer token):
+    # whoever holds it reads the feed; a wrong or revoked token is a 404
+    # (tests/plans/test_plans_api.py::test_calendar_token_regeneration).
+    ("GET", "/api/v1/calendar/{token}.ics"): Rule(PUBLIC),
+    ("GET", "/api/v1/coach/athletes/{athlete_id}/plan"): Rule(frozenset({"coach"})),
+    ("GET", "/api/v1/coach/athletes/{athlete_id}/plan/versions"): Rule(frozenset({"coach"})),
+    ("GET", "/api/v1/coach/athletes/{athlete_id}/flags"): Rule(frozenset({"coach"})),
+    ("GET", "/api/v1/coach/athletes/{athlete_id}/compliance"): Rule(frozenset({"coach"})),
+    ("POST", "/api/v1/coach/athletes/{athlete_id}/plan/swap"): Rule(
+        frozenset({"coach"}), body={"from_code": "hip_airplane", "to_code": "arm_swing_drill"}),
+    ("POST", "/api/v1/coach/athletes/{athlete_id}/plan/level"): Rule(
+        frozenset({"coach"}), body={"exercise_code": "power_raise", "to_level": 1}),
+    ("POST", "/api/v1/coach/athletes/{athlete_id}/plan/cues"): Rule(
+        frozenset({"coach"}), body={"text": "Run tall"}),
+    ("POST", "/api/v1/coach/athletes/{athlete_id}/plan/notes"): Rule(
+        frozenset({"coach"}), body={"text": "Nice work"}),
 }
 
 
@@ -97,7 +121,12 @@ async def _link(client: httpx.AsyncClient, world: dict[str, Any]) -> str:
 async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: str,
                       app: FastAPI) -> None:
     code = await _link(client, world)
-    params = {"athlete_id": str(world["athlete"]["id"]), "code": code}
+    plan = (await client.get("/api/v1/plans/current", headers=world["athlete"]["headers"])).json()
+    # Another athlete's session and version must not be reachable through these paths.
+    feed = (await client.post("/api/v1/plans/calendar", headers=world["athlete"]["headers"])).json()
+    params = {"athlete_id": str(world["athlete"]["id"]), "code": code,
+              "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
+              "token": feed["token"]}
     failures = []
     # Routes that change the links run last, so they do not change what the others see.
     ordered = sorted(MATRIX.items(), key=lambda kv: (kv[0][0] == "DELETE" or "accept" in kv[0][1],

@@ -1,0 +1,584 @@
+"""Adaptation and coach edits: every change is a new plan version with its reason.
+
+Logs, missed weeks, the "not feeling 100 %" switch, a new analysis and a coach's edit all
+go through the same two steps: set a progression state (or a context such as the emphasis)
+and re-plan the sessions after it with ``generate.replan``; then ``_commit`` decides
+whether anything the athlete or coach can see changed, bumps the version, records the
+reason and marks the sessions that changed (their ICS ``SEQUENCE``).
+
+Only sessions after the triggering event change: the past stays as it was prescribed,
+which is what compliance and the coach's history read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from backend.planner.exercises import EXERCISES, get_exercise
+from backend.planner.generate import (
+    cue_for_week,
+    rank_faults,
+    read_emphasis,
+    replan,
+    start_state,
+)
+from backend.planner.models import (
+    SEVERITIES,
+    AnalysisSummary,
+    CoachCue,
+    CoachFlag,
+    ExerciseLog,
+    ExercisePrescription,
+    Note,
+    Plan,
+    PlanChange,
+    PlannerProfile,
+    Session,
+    SessionLog,
+    Substitution,
+    TrackState,
+    VersionNote,
+)
+from backend.planner.progression import (
+    EASY_RPE_MAX,
+    EASY_STREAK,
+    LIGHTEN_DAYS,
+    MISSED_REPEAT_AT,
+    PAIN_REGRESS_AT,
+    level_start_state,
+    needs_targets_hit,
+    promote,
+    regress_for_pain,
+)
+
+# --------------------------------------------------------------------------- versioning
+
+
+def _session_view(s: Session) -> dict[str, Any]:
+    """What the athlete sees of a session (tracks are bookkeeping)."""
+    d = s.to_dict()
+    d.pop("tracks")
+    d.pop("revision")
+    return d
+
+
+def _content(plan: Plan) -> dict[str, Any]:
+    """Everything a version stands for; a track's version stamp alone is not a change."""
+    d = plan.to_dict()
+    for key in ("version", "reason", "history"):
+        d.pop(key)
+    for w in d["weeks"]:
+        for s in w["sessions"]:
+            for t in s["tracks"]:
+                t.pop("version")
+    return d
+
+
+def _flag_key(f: CoachFlag) -> tuple[Any, ...]:
+    return (f.code, f.exercise_code, f.session_key, f.raised_on)
+
+
+def _commit(
+    old: Plan,
+    new: Plan,
+    *,
+    kind: str,
+    reason: str,
+    on: date | None,
+    flags: Iterable[CoachFlag] = (),
+) -> PlanChange:
+    version = old.version + 1
+    seen = {_flag_key(f) for f in old.coach_flags}
+    fresh: list[CoachFlag] = []
+    for f in flags:
+        f = replace(f, raised_in_version=version, raised_on=f.raised_on or on)
+        if _flag_key(f) not in seen:
+            seen.add(_flag_key(f))
+            fresh.append(f)
+    candidate = replace(new, coach_flags=old.coach_flags + tuple(fresh))
+    if _content(candidate) == _content(old):
+        return PlanChange(old, False, kind, f"No change: {reason}")
+    before = {s.session_key: _session_view(s) for s in old.sessions}
+    weeks = tuple(
+        replace(
+            w,
+            sessions=tuple(
+                replace(s, revision=version) if before.get(s.session_key) != _session_view(s) else s
+                for s in w.sessions
+            ),
+        )
+        for w in candidate.weeks
+    )
+    plan = replace(
+        candidate,
+        weeks=weeks,
+        version=version,
+        reason=reason,
+        history=(*old.history, VersionNote(version, kind, reason, on)),
+    )
+    return PlanChange(plan, True, kind, reason, tuple(fresh))
+
+
+def _template(plan: Plan) -> tuple[str, ...]:
+    return plan.exercise_order + plan.drills
+
+
+def _first_index_on_or_after(plan: Plan, day: date) -> int:
+    return next((i for i, s in enumerate(plan.sessions) if s.date >= day), len(plan.sessions))
+
+
+def _map_sessions(plan: Plan, fn: Callable[[Session], Session]) -> Plan:
+    return replace(
+        plan, weeks=tuple(replace(w, sessions=tuple(fn(s) for s in w.sessions)) for w in plan.weeks)
+    )
+
+
+def _name(code: str) -> str:
+    return get_exercise(code).name.lower()
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def _all_sets_done(p: ExercisePrescription, e: ExerciseLog) -> bool:
+    hit = sum(1 for s in e.sets if s.hit_target)
+    return hit >= len(p.set_targets()) > 0
+
+
+def _is_easy(plan: Plan, log: SessionLog, e: ExerciseLog) -> bool:
+    p = plan.session(log.session_key).exercise(e.code)
+    return (
+        p is not None
+        and log.rpe <= EASY_RPE_MAX
+        and log.pain < PAIN_REGRESS_AT
+        and _all_sets_done(p, e)
+    )
+
+
+def _easy_streak(
+    plan: Plan, log: SessionLog, e: ExerciseLog, history: Iterable[SessionLog]
+) -> bool:
+    """This session and the ones before it that held the exercise (no missed session in
+    between) were all easy, at the same level."""
+    if not _is_easy(plan, log, e):
+        return False
+    by_key: dict[str, SessionLog] = {}
+    for h in history:
+        if h.plan_id in (None, plan.plan_id) and (
+            h.session_key not in by_key or h.logged_on >= by_key[h.session_key].logged_on
+        ):
+            by_key[h.session_key] = h
+    sessions = plan.sessions
+    idx = plan.session_index(log.session_key)
+    earlier = [s for s in sessions[:idx] if s.exercise(e.code) is not None]
+    needed = EASY_STREAK - 1
+    if len(earlier) < needed:
+        return False
+    for s in earlier[-needed:]:
+        prev = by_key.get(s.session_key)
+        pe = prev.exercise(e.code) if prev is not None else None
+        if prev is None or pe is None or pe.level != e.level or not _is_easy(plan, prev, pe):
+            return False
+    return True
+
+
+def _pain_already_met(current: TrackState, logged_level: int, at_key: str) -> bool:
+    """Makes a repeated log idempotent: the next session already sits where this pain
+    report would put it."""
+    if current.set_by != "pain" or current.set_at != at_key:
+        return False
+    if logged_level > 1:
+        return current.level <= logged_level - 1
+    return current.floor_regressed
+
+
+def apply_session_log(
+    plan: Plan, log: SessionLog, *, history: Iterable[SessionLog] = ()
+) -> PlanChange:
+    """Adapt to one logged session. ``history`` holds the plan's earlier logs (any order),
+    which the "two easy sessions in a row" rule needs.
+
+    Per exercise, first rule that applies:
+    1. pain >= 4/10: down a level from the next session on, coach flagged;
+    2. easy streak (RPE <= 6, every set done, no pain >= 4 in the session, twice in a
+       row): up a level from the next session on;
+    3. a target missed: next week's progression step for it is withheld (wger's "last
+       week's logs hit the target" requirement).
+    """
+    if log.plan_id is not None and log.plan_id != plan.plan_id:
+        raise ValueError(f"log for plan {log.plan_id!r}, not {plan.plan_id!r}")
+    try:
+        idx = plan.session_index(log.session_key)
+    except KeyError:
+        raise ValueError(f"no session {log.session_key!r} in this plan") from None
+    history = list(history)
+    sessions = plan.sessions
+    session = sessions[idx]
+    nxt = idx + 1
+    new = plan
+    reasons: list[str] = []
+    flags: list[CoachFlag] = []
+    kinds: list[str] = []
+    for e in log.exercises:
+        name = _name(e.code)
+        # The next session that carries the exercise (it may skip one after a swap).
+        at = next((i for i in range(nxt, len(sessions)) if sessions[i].track(e.code)), None)
+        current = new.sessions[at].track(e.code) if at is not None else None
+        if e.pain >= PAIN_REGRESS_AT:
+            floor = e.level == 1
+            flags.append(
+                CoachFlag(
+                    code="pain",
+                    message=(
+                        f"Pain {e.pain}/10 in the {name} (level {e.level}) on "
+                        f"{log.logged_on.isoformat()}"
+                        + (": already at the easiest level, please review." if floor else ".")
+                    ),
+                    raised_on=log.logged_on,
+                    exercise_code=e.code,
+                    session_key=log.session_key,
+                )
+            )
+            kinds.append("pain")
+            if current is None or at is None:
+                reasons.append(f"Pain {e.pain}/10 in the {name}: coach flagged.")
+                continue
+            at_key = sessions[at].session_key
+            # Already where this report puts it (a repeated log, or an earlier stricter
+            # one): re-stamp it anyway, so changes made before this report give way.
+            down = (
+                current
+                if _pain_already_met(current, e.level, at_key)
+                else regress_for_pain(current, e.level, set_at=at_key)
+            )
+            new = replan(new, at, recompute=[e.code], overrides={e.code: down})
+            lv = get_exercise(e.code).level(down.level)
+            moved = (
+                f"the easier option of level 1 ({lv.regression.rstrip('.')})"
+                if down.floor_regressed
+                else f"level {down.level} ({lv.name.lower()})"
+            )
+            reasons.append(f"Pain {e.pain}/10 in the {name}: moved down to {moved}; coach flagged.")
+        elif log.pain < PAIN_REGRESS_AT and _easy_streak(plan, log, e, history):
+            if current is None or at is None or current.level != e.level:
+                continue
+            at_key = sessions[at].session_key
+            if current.set_by == "easy" and current.set_at == at_key:
+                continue
+            up = promote(current, set_at=at_key)
+            if up is None:
+                continue
+            new = replan(new, at, recompute=[e.code], overrides={e.code: up})
+            kinds.append("easy")
+            reasons.append(
+                f"{EASY_STREAK} easy sessions in a row in the {name}: moved up to level "
+                f"{up.level} ({get_exercise(e.code).level(up.level).name.lower()})."
+            )
+        else:
+            p = session.exercise(e.code)
+            if p is None or _all_sets_done(p, e) or not needs_targets_hit(e.code):
+                continue
+            week_start = next(
+                (i for i in range(nxt, len(sessions)) if sessions[i].week != session.week),
+                None,
+            )
+            if week_start is None:
+                continue
+            new = replan(new, week_start, recompute=[e.code], hold=[e.code])
+            kinds.append("targets_missed")
+            reasons.append(
+                f"Targets not reached in the {name}: next week holds this week's dose "
+                "instead of progressing."
+            )
+    reason = " ".join(reasons) or f"Session {log.session_key} logged: no change needed."
+    kind = kinds[0] if len(set(kinds)) == 1 else "session_log"
+    return _commit(plan, new, kind=kind, reason=reason, on=log.logged_on, flags=flags)
+
+
+def apply_missed_sessions(
+    plan: Plan, week_index: int, missed_count: int, *, noted_on: date | None = None
+) -> PlanChange:
+    """Two or more missed sessions in week ``week_index`` (0-based) repeat that week: the
+    next loading week holds its dose instead of advancing; the calendar and the lighter
+    weeks stay where they are."""
+    if not 0 <= week_index < len(plan.weeks):
+        raise ValueError(f"week_index {week_index} outside the block")
+    week = plan.weeks[week_index]
+    if not 0 <= missed_count <= len(week.sessions):
+        raise ValueError(f"week {week.number} has {len(week.sessions)} sessions")
+    on = noted_on or week.end
+    kind = "missed_sessions"
+    if missed_count < MISSED_REPEAT_AT:
+        return PlanChange(
+            plan, False, kind, f"{missed_count} missed in week {week.number}: plan unchanged."
+        )
+    flag = CoachFlag(
+        code="missed_sessions",
+        message=f"{missed_count} of {len(week.sessions)} sessions missed in week {week.number}.",
+        raised_on=on,
+    )
+    if week_index == len(plan.weeks) - 1:
+        reason = (
+            f"{missed_count} sessions missed in the final week {week.number}: nothing left "
+            "to repeat in this block; the next block should start from this week's levels."
+        )
+        return _commit(plan, plan, kind=kind, reason=reason, on=on, flags=[flag])
+    following = plan.weeks[week_index + 1]
+    start = plan.session_index(following.sessions[0].session_key)
+    everything = tuple(EXERCISES)
+    new = replan(plan, start, recompute=everything, hold=everything)
+    if following.is_deload:
+        detail = (
+            f"the lighter week {following.number} stays, then week {following.number + 1} "
+            f"repeats week {week.number}'s work instead of advancing."
+        )
+    else:
+        detail = f"week {following.number} repeats week {week.number}'s work instead of advancing."
+    reason = f"{missed_count} sessions missed in week {week.number}: {detail}"
+    return _commit(plan, new, kind=kind, reason=reason, on=on, flags=[flag])
+
+
+def apply_feeling(plan: Plan, today: date, not_100: bool) -> PlanChange:
+    """The "not feeling 100 %" switch: on, it lightens the sessions from today through
+    the next ``LIGHTEN_DAYS - 1`` days (a set fewer, effort 5/10 at most); off, it gives
+    back the planned dose to the sessions still ahead."""
+    last = today + timedelta(days=LIGHTEN_DAYS - 1)
+    if not_100:
+        hit = {s.session_key for s in plan.sessions if today <= s.date <= last and not s.lightened}
+    else:
+        hit = {s.session_key for s in plan.sessions if s.date >= today and s.lightened}
+    kind = "feeling"
+    if not hit:
+        return PlanChange(plan, False, kind, "No session to change in that window.")
+    flagged = _map_sessions(
+        plan, lambda s: replace(s, lightened=not_100) if s.session_key in hit else s
+    )
+    start = min(plan.session_index(k) for k in hit)
+    new = replan(flagged, start)
+    keys = ", ".join(sorted(hit, key=plan.session_index))
+    reason = (
+        f"Not feeling 100 % on {today.isoformat()}: lighter sessions ({keys})."
+        if not_100
+        else f"Feeling better on {today.isoformat()}: planned dose back ({keys})."
+    )
+    return _commit(plan, new, kind=kind, reason=reason, on=today)
+
+
+def _apply_substitutions(
+    plan: Plan, order: tuple[str, ...], drills: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    for sub in plan.substitutions:
+        order = tuple(sub.to_code if c == sub.from_code else c for c in order)
+        drills = tuple(sub.to_code if c == sub.from_code else c for c in drills)
+    drills = tuple(dict.fromkeys(d for d in drills if d not in order))
+    return tuple(dict.fromkeys(order)), drills
+
+
+def apply_new_analysis(
+    plan: Plan, profile: PlannerProfile, analysis: AnalysisSummary
+) -> PlanChange:
+    """Re-weight the emphasis and cues from a new analysis, from its recording date on.
+
+    Levels and doses carry over (progress is not reset); faults that improved rank lower,
+    new faults add their exercises, drills and cues; a fault that got worse flags the
+    coach. The calendar (block start, weekdays) stays: changing days needs a new block.
+    """
+    old_ranked = {r.code: r for r in rank_faults(plan.analysis)}
+    reading = read_emphasis(analysis)
+    new_ranked = {r.code: r for r in reading.ranked}
+    improved = [
+        c for c, r in old_ranked.items() if c not in new_ranked or new_ranked[c].score < r.score
+    ]
+    severity = SEVERITIES.index
+    worse = [
+        c
+        for c, r in new_ranked.items()
+        if c in old_ranked and severity(r.severity) > severity(old_ranked[c].severity)
+    ]
+    added = [c for c in new_ranked if c not in old_ranked]
+    order, drills = _apply_substitutions(plan, reading.core_order, reading.drills)
+    notes = list(reading.chain_notes)
+    if plan.analysis is not None:
+        before = f"Compared with {plan.analysis.recorded_at.isoformat()}:"
+        parts = []
+        if improved:
+            parts.append(f"improved {', '.join(improved)} (less emphasis)")
+        if added:
+            parts.append(f"new {', '.join(added)} (their cues join)")
+        if worse:
+            parts.append(f"worse {', '.join(worse)}")
+        notes.append(f"{before} {'; '.join(parts) or 'no change in the faults'}.")
+    day = analysis.recorded_at
+    kept_profile = replace(
+        profile,
+        block_start=plan.profile.block_start,
+        strength_weekdays=plan.profile.strength_weekdays,
+    )
+    context = replace(
+        plan,
+        profile=kept_profile,
+        analysis=analysis,
+        emphasis=reading.items,
+        chain_notes=tuple(notes),
+        weaker_side=reading.weaker_side,
+        opposite_hand_load=reading.opposite_hand,
+        exercise_order=order,
+        drills=drills,
+        weeks=tuple(
+            replace(w, cue_of_week=cue_for_week(reading.ranked, w.number)) if w.end >= day else w
+            for w in plan.weeks
+        ),
+    )
+    start = next((i for i, s in enumerate(plan.sessions) if s.date > day), len(plan.sessions))
+    added_codes = [c for c in _template(context) if c not in _template(plan)]
+    new = replan(context, start, recompute=added_codes, relayout=True)
+    flags = [
+        CoachFlag(
+            code="fault_worse",
+            message=(
+                f"{new_ranked[c].label} is worse than in the analysis of "
+                f"{plan.analysis.recorded_at.isoformat() if plan.analysis else 'before'}."
+            ),
+            raised_on=day,
+        )
+        for c in worse
+    ]
+    lead = reading.items[0].code
+    reason = f"New analysis of {day.isoformat()}: the {_name(lead)} leads"
+    if improved:
+        reason += f"; improved: {', '.join(improved)}"
+    if added:
+        reason += f"; new: {', '.join(added)}"
+    if worse:
+        reason += f"; worse: {', '.join(worse)} (coach flagged)"
+    return _commit(plan, new, kind="new_analysis", reason=reason + ".", on=day, flags=flags)
+
+
+# --------------------------------------------------------------------------- coach edits
+
+
+def swap_exercise(
+    plan: Plan,
+    from_code: str,
+    to_code: str,
+    *,
+    from_date: date,
+    level: int | None = None,
+    author: str = "coach",
+) -> PlanChange:
+    """Replace an exercise from ``from_date`` on; the new one keeps the old one's sets and
+    starts at ``level`` (default: where the profile would start it)."""
+    get_exercise(from_code)
+    ex = get_exercise(to_code)
+    if from_code not in _template(plan):
+        raise ValueError(f"{from_code!r} is not in the plan")
+    if to_code in _template(plan):
+        raise ValueError(f"{to_code!r} is already in the plan")
+    if level is not None and not 1 <= level <= ex.max_level:
+        raise ValueError(f"{to_code!r} has levels 1-{ex.max_level}")
+    start = _first_index_on_or_after(plan, from_date)
+    if start == len(plan.sessions):
+        raise ValueError("no session left on or after from_date")
+    key = plan.sessions[start].session_key
+    context = replace(
+        plan,
+        exercise_order=tuple(to_code if c == from_code else c for c in plan.exercise_order),
+        drills=tuple(to_code if c == from_code else c for c in plan.drills),
+        substitutions=(*plan.substitutions, Substitution(from_code, to_code, from_date)),
+    )
+    fresh = start_state(context, to_code, key, level=level)
+    old = plan.sessions[start].track(from_code)
+    if old is not None and ex.kind == get_exercise(from_code).kind:
+        fresh = replace(fresh, sets=old.sets)
+    fresh = replace(fresh, set_by="swap")
+    new = replan(context, start, recompute=[to_code], overrides={to_code: fresh}, relayout=True)
+    reason = (
+        f"{author.capitalize()} swapped the {_name(from_code)} for the {ex.name.lower()} "
+        f"from {from_date.isoformat()}."
+    )
+    return _commit(plan, new, kind="coach_swap", reason=reason, on=from_date)
+
+
+def move_level(
+    plan: Plan, exercise_code: str, to_level: int, *, from_date: date, author: str = "coach"
+) -> PlanChange:
+    """Put an exercise at ``to_level`` from ``from_date`` on. Moving down keeps it there
+    (no automatic level-up past it); moving up lifts any pain ceiling."""
+    ex = get_exercise(exercise_code)
+    if exercise_code not in _template(plan):
+        raise ValueError(f"{exercise_code!r} is not in the plan")
+    if not 1 <= to_level <= ex.max_level:
+        raise ValueError(f"{exercise_code!r} has levels 1-{ex.max_level}")
+    start = _first_index_on_or_after(plan, from_date)
+    if start == len(plan.sessions):
+        raise ValueError("no session left on or after from_date")
+    key = plan.sessions[start].session_key
+    current: TrackState | None = plan.sessions[start].track(exercise_code)
+    sets = current.sets if current is not None else 2
+    down = current is not None and to_level < current.level
+    state = level_start_state(
+        exercise_code,
+        to_level,
+        sets,
+        set_by="coach",
+        set_at=key,
+        level_cap=to_level if down else None,
+    )
+    new = replan(plan, start, recompute=[exercise_code], overrides={exercise_code: state})
+    reason = (
+        f"{author.capitalize()} moved the {ex.name.lower()} to level {to_level} "
+        f"({ex.level(to_level).name.lower()}) from {from_date.isoformat()}."
+    )
+    return _commit(plan, new, kind="coach_level", reason=reason, on=from_date)
+
+
+def add_cue(
+    plan: Plan,
+    text: str,
+    *,
+    from_date: date,
+    exercise_code: str | None = None,
+    author: str = "coach",
+) -> PlanChange:
+    """A cue for one exercise, or (no exercise) a running cue shown with each week, from
+    ``from_date`` on."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty cue")
+    if exercise_code is not None and exercise_code not in _template(plan):
+        raise ValueError(f"{exercise_code!r} is not in the plan")
+    context = replace(
+        plan, coach_cues=(*plan.coach_cues, CoachCue(text, from_date, exercise_code, author))
+    )
+    new = replan(context, _first_index_on_or_after(plan, from_date))
+    target = f"the {_name(exercise_code)}" if exercise_code else "running"
+    reason = f'{author.capitalize()} added a cue for {target}: "{text}".'
+    return _commit(plan, new, kind="coach_cue", reason=reason, on=from_date)
+
+
+def add_note(
+    plan: Plan,
+    text: str,
+    *,
+    on: date,
+    session_key: str | None = None,
+    author: str = "coach",
+) -> PlanChange:
+    """A note on one session, or on the whole plan."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty note")
+    start = len(plan.sessions)
+    if session_key is not None:
+        try:
+            start = plan.session_index(session_key)
+        except KeyError:
+            raise ValueError(f"no session {session_key!r} in this plan") from None
+    context = replace(plan, notes=(*plan.notes, Note(text, on, session_key, author)))
+    new = replan(context, start)
+    where = f"session {session_key}" if session_key else "the plan"
+    reason = f'{author.capitalize()} added a note to {where}: "{text}".'
+    return _commit(plan, new, kind="coach_note", reason=reason, on=on)

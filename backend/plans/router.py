@@ -1,0 +1,196 @@
+"""Plans API: the athlete's current plan and its versions, session logging, the "not 100 %"
+switch, compliance, coach edits and the private calendar feed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlmodel import Session, select
+
+from backend import planner
+from backend.accounts.models import AthleteProfile, User
+from backend.api.deps import AthleteUser, CoachedAthlete, CoachUser, SessionDep
+from backend.core.errors import ERROR_RESPONSES
+from backend.plans import service
+from backend.plans.models import PlanVersion, SessionLogEntry
+from backend.plans.schemas import (
+    CalendarLink,
+    CoachFlagPublic,
+    ComplianceOut,
+    CueIn,
+    FeelingIn,
+    LevelIn,
+    NoteIn,
+    PlanChangePublic,
+    PlanPublic,
+    PlanVersionSummary,
+    SessionLogIn,
+    SwapIn,
+)
+
+plans_router = APIRouter(tags=["plans"], responses=ERROR_RESPONSES)
+coach_plans_router = APIRouter(prefix="/coach/athletes/{athlete_id}", tags=["coach"],
+                               responses=ERROR_RESPONSES)
+calendar_router = APIRouter(tags=["plans"], responses={404: ERROR_RESPONSES[404]})
+
+
+def _public(session: Session, athlete: User, row: PlanVersion) -> PlanPublic:
+    plan = planner.Plan.from_dict(row.data)
+    logged = set(session.exec(
+        select(SessionLogEntry.session_key).where(SessionLogEntry.athlete_id == athlete.id,
+                                                  SessionLogEntry.plan_id == row.plan_id)
+    ).all())
+    today = service.athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    return PlanPublic.build(plan, kind=row.kind, created_at=row.created_at, today=today,
+                            logged=logged)
+
+
+def _current(session: Session, athlete: User) -> PlanPublic:
+    service.ensure_plan(session, athlete)
+    today = service.athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    service.reconcile_missed_weeks(session, athlete, today)
+    row, _ = service.require_current(session, athlete.pk)
+    return _public(session, athlete, row)
+
+
+def _summaries(session: Session, athlete: User) -> list[PlanVersionSummary]:
+    row, _ = service.require_current(session, athlete.pk)
+    return [PlanVersionSummary(version=v.version, kind=v.kind, reason=v.reason,
+                               created_at=v.created_at, created_by_id=v.created_by_id)
+            for v in service.versions(session, athlete.pk, row.plan_id)]
+
+
+def _change_public(session: Session, athlete: User, stored: PlanVersion | None,
+                   change: planner.PlanChange | None = None) -> PlanChangePublic:
+    row, _ = service.require_current(session, athlete.pk)
+    flags = change.coach_flags if change else ()
+    return PlanChangePublic(
+        changed=stored is not None, kind=stored.kind if stored else (change.kind if change else ""),
+        reason=stored.reason if stored else (change.reason if change else "No change."),
+        version=row.version,
+        coach_flags=[CoachFlagPublic(code=f.code, message=f.message,
+                                     exercise_code=f.exercise_code, session_key=f.session_key)
+                     for f in flags],
+    )
+
+
+@plans_router.get("/plans/current", response_model=PlanPublic,
+                  summary="The athlete's current plan: weeks, sessions, exercises, cue of the week")
+def read_current_plan(athlete: AthleteUser, session: SessionDep) -> PlanPublic:
+    return _current(session, athlete)
+
+
+@plans_router.get("/plans/current/versions", response_model=list[PlanVersionSummary],
+                  summary="Every version of the current plan, with the reason for each")
+def list_plan_versions(athlete: AthleteUser, session: SessionDep) -> list[PlanVersionSummary]:
+    service.ensure_plan(session, athlete)
+    return _summaries(session, athlete)
+
+
+@plans_router.get("/plans/current/versions/{version}", response_model=PlanPublic,
+                  summary="One earlier version of the current plan")
+def read_plan_version(version: int, athlete: AthleteUser, session: SessionDep) -> PlanPublic:
+    return _public(session, athlete, service.get_version(session, athlete.pk, version))
+
+
+@plans_router.post("/sessions/{session_id}/log", response_model=PlanChangePublic,
+                   summary="Log a session: sets done, effort (RPE) and pain per exercise")
+def log_session(session_id: str, body: SessionLogIn, athlete: AthleteUser,
+                session: SessionDep) -> PlanChangePublic:
+    change, stored = service.log_session(session, athlete, session_id, body)
+    return _change_public(session, athlete, stored, change)
+
+
+@plans_router.post("/plans/current/feeling", response_model=PlanChangePublic,
+                   summary="'Not feeling 100 %': lighten the next days (or undo it)")
+def set_feeling(body: FeelingIn, athlete: AthleteUser, session: SessionDep) -> PlanChangePublic:
+    stored = service.set_feeling(session, athlete, body.not_100)
+    return _change_public(session, athlete, stored)
+
+
+@plans_router.get("/plans/current/compliance", response_model=ComplianceOut,
+                  summary="Sets done over sets prescribed, last 7, 30 and 90 days")
+def read_compliance(athlete: AthleteUser, session: SessionDep) -> ComplianceOut:
+    windows = service.compliance(session, athlete)
+    return ComplianceOut(days_7=windows[7], days_30=windows[30], days_90=windows[90])
+
+
+@plans_router.post("/plans/calendar", response_model=CalendarLink,
+                   summary="The private calendar (ICS) link; regenerate=true revokes the old one")
+def calendar_link(request: Request, athlete: AthleteUser, session: SessionDep,
+                  regenerate: bool = False) -> CalendarLink:
+    token = service.calendar_token(session, athlete, regenerate=regenerate)
+    url = str(request.url_for("plans-read_calendar", token=token))
+    return CalendarLink(url=url, token=token)
+
+
+@calendar_router.get("/calendar/{token}.ics", name="plans-read_calendar",
+                     response_class=Response,
+                     responses={200: {"content": {"text/calendar": {}},
+                                      "description": "The plan's sessions as iCalendar"}},
+                     summary="The athlete's private calendar feed (the token is the credential)")
+def read_calendar(token: str, session: SessionDep) -> Response:
+    body = service.calendar_for_token(session, token)
+    return Response(content=body, media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300"})
+
+
+# ------------------------------------------------------------------------- coach
+
+
+@coach_plans_router.get("/plan", response_model=PlanPublic, summary="An athlete's current plan")
+def coach_read_plan(athlete: CoachedAthlete, session: SessionDep) -> PlanPublic:
+    return _current(session, athlete)
+
+
+@coach_plans_router.get("/plan/versions", response_model=list[PlanVersionSummary],
+                        summary="Every version of an athlete's current plan")
+def coach_list_versions(athlete: CoachedAthlete, session: SessionDep,
+                        ) -> list[PlanVersionSummary]:
+    service.ensure_plan(session, athlete)
+    return _summaries(session, athlete)
+
+
+@coach_plans_router.get("/flags", response_model=list[CoachFlagPublic],
+                        summary="Open flags for the coach (pain, missed sessions, worse faults)")
+def coach_list_flags(athlete: CoachedAthlete, session: SessionDep) -> list[CoachFlagPublic]:
+    return [CoachFlagPublic.model_validate(f, from_attributes=True)
+            for f in service.coach_flags(session, athlete.pk)]
+
+
+@coach_plans_router.get("/compliance", response_model=ComplianceOut,
+                        summary="An athlete's compliance, last 7, 30 and 90 days")
+def coach_read_compliance(athlete: CoachedAthlete, session: SessionDep) -> ComplianceOut:
+    windows = service.compliance(session, athlete)
+    return ComplianceOut(days_7=windows[7], days_30=windows[30], days_90=windows[90])
+
+
+@coach_plans_router.post("/plan/swap", response_model=PlanChangePublic,
+                         summary="Swap an exercise in the athlete's plan")
+def coach_swap(body: SwapIn, athlete: CoachedAthlete, coach: CoachUser,
+               session: SessionDep) -> PlanChangePublic:
+    stored = service.coach_edit(session, coach, athlete, "swap", **body.model_dump())
+    return _change_public(session, athlete, stored)
+
+
+@coach_plans_router.post("/plan/level", response_model=PlanChangePublic,
+                         summary="Move an exercise to another level")
+def coach_level(body: LevelIn, athlete: CoachedAthlete, coach: CoachUser,
+                session: SessionDep) -> PlanChangePublic:
+    stored = service.coach_edit(session, coach, athlete, "level", **body.model_dump())
+    return _change_public(session, athlete, stored)
+
+
+@coach_plans_router.post("/plan/cues", response_model=PlanChangePublic,
+                         summary="Add a cue (to an exercise, or a running cue)")
+def coach_cue(body: CueIn, athlete: CoachedAthlete, coach: CoachUser,
+              session: SessionDep) -> PlanChangePublic:
+    stored = service.coach_edit(session, coach, athlete, "cue", **body.model_dump())
+    return _change_public(session, athlete, stored)
+
+
+@coach_plans_router.post("/plan/notes", response_model=PlanChangePublic,
+                         summary="Add a note to the plan or to one session")
+def coach_note(body: NoteIn, athlete: CoachedAthlete, coach: CoachUser,
+               session: SessionDep) -> PlanChangePublic:
+    stored = service.coach_edit(session, coach, athlete, "note", **body.model_dump())
+    return _change_public(session, athlete, stored)

@@ -1,0 +1,374 @@
+"""Plans for athletes: storing versions, logging sessions, adapting, coach edits, calendar.
+
+The planning itself is the pure ``backend.planner`` package; this module loads its inputs
+from the database and stores what it returns. Callers commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, func, select
+
+from backend import planner
+from backend.accounts.models import AthleteProfile, User
+from backend.core.errors import InvalidInputError, NotFoundError
+from backend.plans.models import (
+    CalendarFeed,
+    CoachFlagEntry,
+    MissedWeekCheck,
+    PlanVersion,
+    SessionLogEntry,
+    SetLogEntry,
+)
+from backend.plans.schemas import ExerciseLogIn, SessionLogIn
+
+DEFAULT_BLOCK_WEEKS = 6
+
+
+def athlete_today(profile: AthleteProfile | None, user: User) -> date:
+    zone = (profile.time_zone if profile else None) or user.time_zone or "UTC"
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+def planner_profile(session: Session, athlete: User, block_start: date) -> planner.PlannerProfile:
+    profile = session.get(AthleteProfile, athlete.id)
+    if profile is None:
+        # Nobody is left without a plan: defaults until onboarding refines them.
+        return planner.PlannerProfile(block_start=block_start, time_zone=athlete.time_zone)
+    return planner.PlannerProfile(
+        block_start=block_start,
+        running_background=profile.running_background,
+        weekly_km=float(profile.weekly_volume_km),
+        injuries=tuple(profile.injuries),
+        equipment=frozenset(profile.equipment or ["none"]),
+        strength_weekdays=tuple(profile.strength_days),
+        time_zone=profile.time_zone,
+    )
+
+
+def current_version(session: Session, athlete_id: int) -> PlanVersion | None:
+    return session.exec(
+        select(PlanVersion).where(PlanVersion.athlete_id == athlete_id)
+        .order_by(col(PlanVersion.id).desc()).limit(1)
+    ).first()
+
+
+def require_current(session: Session, athlete_id: int) -> tuple[PlanVersion, planner.Plan]:
+    row = current_version(session, athlete_id)
+    if row is None:
+        raise NotFoundError("No plan yet: finish onboarding or upload a clip to get one.",
+                            code="no_plan")
+    return row, planner.Plan.from_dict(row.data)
+
+
+def versions(session: Session, athlete_id: int, plan_id: str) -> list[PlanVersion]:
+    return list(session.exec(
+        select(PlanVersion).where(PlanVersion.athlete_id == athlete_id,
+                                  PlanVersion.plan_id == plan_id)
+        .order_by(col(PlanVersion.version))
+    ).all())
+
+
+def get_version(session: Session, athlete_id: int, version: int) -> PlanVersion:
+    row, _ = require_current(session, athlete_id)
+    found = session.exec(
+        select(PlanVersion).where(PlanVersion.athlete_id == athlete_id,
+                                  PlanVersion.plan_id == row.plan_id,
+                                  PlanVersion.version == version)
+    ).first()
+    if found is None:
+        raise NotFoundError(f"The current plan has no version {version}.",
+                            code="version_not_found")
+    return found
+
+
+def _store(session: Session, athlete_id: int, plan: planner.Plan, *, kind: str, reason: str,
+           created_by: User | None, flags: Iterable[planner.CoachFlag] = ()) -> PlanVersion:
+    row = PlanVersion(athlete_id=athlete_id, plan_id=plan.plan_id, version=plan.version,
+                      kind=kind, reason=reason, data=plan.to_dict(),
+                      created_by_id=created_by.id if created_by else None)
+    session.add(row)
+    for flag in flags:
+        session.add(CoachFlagEntry(athlete_id=athlete_id, code=flag.code, message=flag.message,
+                                   exercise_code=flag.exercise_code,
+                                   session_key=flag.session_key, plan_version=plan.version))
+    session.flush()
+    return row
+
+
+def store_change(session: Session, athlete_id: int, change: planner.PlanChange,
+                 created_by: User | None = None) -> PlanVersion | None:
+    """Keep a planner change as a new version (None when nothing changed)."""
+    if not change.changed:
+        if change.coach_flags:
+            for flag in change.coach_flags:
+                session.add(CoachFlagEntry(
+                    athlete_id=athlete_id, code=flag.code, message=flag.message,
+                    exercise_code=flag.exercise_code, session_key=flag.session_key,
+                    plan_version=change.plan.version))
+            session.flush()
+        return None
+    return _store(session, athlete_id, change.plan, kind=change.kind, reason=change.reason,
+                  created_by=created_by, flags=change.coach_flags)
+
+
+def _new_plan_id(session: Session, athlete_id: int, block_start: date) -> str:
+    blocks = session.exec(
+        select(func.count(func.distinct(PlanVersion.plan_id)))
+        .where(PlanVersion.athlete_id == athlete_id)
+    ).one()
+    return f"a{athlete_id}-b{int(blocks) + 1}-{block_start.isoformat()}"
+
+
+def generate_block(session: Session, athlete: User, *, reason_kind: str,
+                   analysis: planner.AnalysisSummary | None = None,
+                   created_by: User | None = None) -> PlanVersion:
+    profile_row = session.get(AthleteProfile, athlete.id)
+    start = athlete_today(profile_row, athlete)
+    profile = planner_profile(session, athlete, start)
+    plan = planner.generate_plan(profile, analysis, weeks=DEFAULT_BLOCK_WEEKS,
+                                 plan_id=_new_plan_id(session, athlete.pk, start))
+    return _store(session, athlete.pk, plan, kind=reason_kind,
+                  reason=plan.reason, created_by=created_by, flags=plan.coach_flags)
+
+
+def ensure_plan(session: Session, athlete: User) -> PlanVersion:
+    """The athlete's current plan, generating a general block if there is none."""
+    return current_version(session, athlete.pk) or generate_block(
+        session, athlete, reason_kind="generated")
+
+
+def on_onboarding_completed(session: Session, athlete: User) -> PlanVersion:
+    """Onboarding refines the defaults: rebuild the block on the answers, unless they change
+    nothing the plan depends on or work was already logged against it."""
+    row = current_version(session, athlete.pk)
+    if row is None:
+        return generate_block(session, athlete, reason_kind="onboarding")
+    plan = planner.Plan.from_dict(row.data)
+    if planner_profile(session, athlete, plan.block_start) == plan.profile or _has_logs(
+            session, athlete.pk, row.plan_id):
+        return row
+    return generate_block(session, athlete, reason_kind="onboarding", analysis=plan.analysis)
+
+
+def _has_logs(session: Session, athlete_id: int, plan_id: str) -> bool:
+    return session.exec(
+        select(SessionLogEntry.id).where(SessionLogEntry.athlete_id == athlete_id,
+                                         SessionLogEntry.plan_id == plan_id).limit(1)
+    ).first() is not None
+
+
+def on_analysis(session: Session, athlete: User, report: dict[str, Any],
+                recorded_at: date) -> PlanVersion | None:
+    """A new analysis re-weights the current plan, or starts the first one."""
+    analysis = planner.AnalysisSummary.from_report_dict(report, recorded_at=recorded_at)
+    row = current_version(session, athlete.pk)
+    if row is None:
+        return generate_block(session, athlete, reason_kind="analysis", analysis=analysis)
+    plan = planner.Plan.from_dict(row.data)
+    profile = planner_profile(session, athlete, plan.block_start)
+    change = planner.apply_new_analysis(plan, profile, analysis)
+    return store_change(session, athlete.pk, change)
+
+
+# ------------------------------------------------------------------------- logging
+
+
+def _logs_for(session: Session, athlete_id: int, plan_id: str) -> list[planner.SessionLog]:
+    rows = session.exec(
+        select(SessionLogEntry).where(SessionLogEntry.athlete_id == athlete_id,
+                                      SessionLogEntry.plan_id == plan_id)
+    ).all()
+    return [planner.SessionLog.from_dict(r.data) for r in rows]
+
+
+def _exercise_log(prescription: planner.ExercisePrescription,
+                  body: ExerciseLogIn) -> planner.ExerciseLog:
+    targets = prescription.set_targets()
+    if len(body.sets) > len(targets):
+        raise InvalidInputError(
+            f"{prescription.name}: {len(body.sets)} sets logged but {len(targets)} prescribed."
+        )
+    sets = []
+    for i, target in enumerate(targets):
+        done = body.sets[i] if i < len(body.sets) else None
+        sets.append(planner.SetLog(
+            target_reps=target.reps, target_hold_s=target.hold_s, side=target.side,
+            done_reps=(done.reps or 0) if target.reps is not None and done else
+            (0 if target.reps is not None else None),
+            done_hold_s=(done.hold_s or 0) if target.hold_s is not None and done else
+            (0 if target.hold_s is not None else None),
+        ))
+    return planner.ExerciseLog(prescription.code, prescription.level, tuple(sets), body.pain)
+
+
+def log_session(session: Session, athlete: User, session_key: str, body: SessionLogIn,
+                ) -> tuple[planner.PlanChange, PlanVersion | None]:
+    _row, plan = require_current(session, athlete.pk)
+    try:
+        planned = plan.session(session_key)
+    except KeyError as exc:
+        raise NotFoundError(f"No session {session_key!r} in your current plan.",
+                            code="session_not_found") from exc
+    by_code = {e.code: e for e in body.exercises}
+    unknown = set(by_code) - {p.code for p in planned.exercises}
+    if unknown:
+        raise InvalidInputError(f"Not in session {session_key}: {', '.join(sorted(unknown))}.")
+    exercises = tuple(
+        _exercise_log(p, by_code[p.code]) if p.code in by_code
+        else planner.ExerciseLog(p.code, p.level, tuple(
+            planner.SetLog(target_reps=t.reps, target_hold_s=t.hold_s, side=t.side,
+                           done_reps=0 if t.reps is not None else None,
+                           done_hold_s=0 if t.hold_s is not None else None)
+            for t in p.set_targets()), 0)
+        for p in planned.exercises
+    )
+    profile_row = session.get(AthleteProfile, athlete.id)
+    logged_on = body.logged_on or athlete_today(profile_row, athlete)
+    log = planner.SessionLog(session_key, logged_on, body.rpe, exercises, plan.plan_id)
+    history = [h for h in _logs_for(session, athlete.pk, plan.plan_id)
+               if h.session_key != session_key]
+    _save_log(session, athlete.pk, plan, planned, log)
+    change = planner.apply_session_log(plan, log, history=history)
+    stored = store_change(session, athlete.pk, change)
+    return change, stored
+
+
+def _save_log(session: Session, athlete_id: int, plan: planner.Plan, planned: planner.Session,
+              log: planner.SessionLog) -> None:
+    existing = session.exec(
+        select(SessionLogEntry).where(SessionLogEntry.athlete_id == athlete_id,
+                                      SessionLogEntry.plan_id == plan.plan_id,
+                                      SessionLogEntry.session_key == log.session_key)
+    ).first()
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    entry = SessionLogEntry(athlete_id=athlete_id, plan_id=plan.plan_id,
+                            session_key=log.session_key, plan_version=plan.version,
+                            session_date=planned.date, logged_on=log.logged_on, rpe=log.rpe,
+                            max_pain=log.pain, data=log.to_dict())
+    session.add(entry)
+    session.flush()
+    for ex in log.exercises:
+        for i, s in enumerate(ex.sets):
+            session.add(SetLogEntry(
+                session_log_id=entry.id, athlete_id=athlete_id,  # type: ignore[arg-type]
+                exercise_code=ex.code, level=ex.level, set_index=i, side=s.side,
+                target_reps=s.target_reps, done_reps=s.done_reps,
+                target_hold_s=s.target_hold_s, done_hold_s=s.done_hold_s, pain=ex.pain))
+    session.flush()
+
+
+def reconcile_missed_weeks(session: Session, athlete: User, today: date) -> list[PlanVersion]:
+    """Count the missed sessions of every finished week once; two or more repeat the week."""
+    _row, plan = require_current(session, athlete.pk)
+    logged = {log.session_key for log in _logs_for(session, athlete.pk, plan.plan_id)}
+    checked = set(session.exec(
+        select(MissedWeekCheck.week_number).where(MissedWeekCheck.athlete_id == athlete.id,
+                                                  MissedWeekCheck.plan_id == plan.plan_id)
+    ).all())
+    stored: list[PlanVersion] = []
+    for index, week in enumerate(plan.weeks):
+        if week.end >= today or week.number in checked:
+            continue
+        missed = sum(1 for s in week.sessions if s.session_key not in logged)
+        session.add(MissedWeekCheck(athlete_id=athlete.pk, plan_id=plan.plan_id,
+                                    week_number=week.number, missed=missed))
+        change = planner.apply_missed_sessions(plan, index, missed, noted_on=today)
+        version = store_change(session, athlete.pk, change)
+        if version is not None:
+            stored.append(version)
+            plan = change.plan
+    session.flush()
+    return stored
+
+
+def set_feeling(session: Session, athlete: User, not_100: bool) -> PlanVersion | None:
+    _, plan = require_current(session, athlete.pk)
+    today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    return store_change(session, athlete.pk, planner.apply_feeling(plan, today, not_100))
+
+
+def compliance(session: Session, athlete: User) -> dict[int, float]:
+    plans = [planner.Plan.from_dict(r.data) for r in session.exec(
+        select(PlanVersion).where(PlanVersion.athlete_id == athlete.id)).all()]
+    if not plans:
+        return {d: 0.0 for d in planner.WINDOWS_DAYS}
+    logs = [planner.SessionLog.from_dict(r.data) for r in session.exec(
+        select(SessionLogEntry).where(SessionLogEntry.athlete_id == athlete.id)).all()]
+    today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    return planner.compliance_windows(logs, plans, today)
+
+
+def coach_flags(session: Session, athlete_id: int, *, open_only: bool = True,
+                ) -> list[CoachFlagEntry]:
+    query = select(CoachFlagEntry).where(CoachFlagEntry.athlete_id == athlete_id)
+    if open_only:
+        query = query.where(col(CoachFlagEntry.resolved_at).is_(None))
+    return list(session.exec(query.order_by(col(CoachFlagEntry.id).desc())).all())
+
+
+# ------------------------------------------------------------------------- coach edits
+
+
+def coach_edit(session: Session, coach: User, athlete: User, action: str,
+               **kwargs: Any) -> PlanVersion | None:
+    _, plan = require_current(session, athlete.pk)
+    today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    author = f"coach {coach.display_name}"
+    try:
+        if action == "swap":
+            change = planner.swap_exercise(plan, kwargs["from_code"], kwargs["to_code"],
+                                           from_date=kwargs.get("from_date") or today,
+                                           level=kwargs.get("level"), author=author)
+        elif action == "level":
+            change = planner.move_level(plan, kwargs["exercise_code"], kwargs["to_level"],
+                                        from_date=kwargs.get("from_date") or today,
+                                        author=author)
+        elif action == "cue":
+            change = planner.add_cue(plan, kwargs["text"], from_date=kwargs.get("from_date")
+                                     or today, exercise_code=kwargs.get("exercise_code"),
+                                     author=author)
+        elif action == "note":
+            change = planner.add_note(plan, kwargs["text"], on=today,
+                                      session_key=kwargs.get("session_key"), author=author)
+        else:  # pragma: no cover - routes only pass the four actions
+            raise ValueError(action)
+    except (KeyError, ValueError) as exc:
+        raise InvalidInputError(f"Cannot change the plan that way: {exc}") from exc
+    return store_change(session, athlete.pk, change, created_by=coach)
+
+
+# ------------------------------------------------------------------------- calendar
+
+
+def calendar_token(session: Session, athlete: User, *, regenerate: bool = False) -> str:
+    feed = session.get(CalendarFeed, athlete.id)
+    if feed is None:
+        feed = CalendarFeed(athlete_id=athlete.pk, token=secrets.token_urlsafe(32))
+    elif regenerate:
+        feed.token = secrets.token_urlsafe(32)
+    session.add(feed)
+    session.flush()
+    return feed.token
+
+
+def calendar_for_token(session: Session, token: str) -> bytes:
+    feed = session.exec(select(CalendarFeed).where(CalendarFeed.token == token)).first()
+    if feed is None:
+        raise NotFoundError("Unknown calendar link: get the current one from the app.",
+                            code="calendar_not_found")
+    athlete = session.get(User, feed.athlete_id)
+    if athlete is None:
+        raise NotFoundError("Unknown calendar link.", code="calendar_not_found")
+    row = ensure_plan(session, athlete)
+    plan = planner.Plan.from_dict(row.data)
+    profile = session.get(AthleteProfile, athlete.id)
+    return planner.render_ics(plan, athlete.display_name,
+                              (profile.time_zone if profile else athlete.time_zone))
