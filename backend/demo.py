@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Role, utcnow
+from backend.accounts.models import Role, User, utcnow
 from backend.accounts.schemas import ProfileUpdate
 from backend.coaching import service as coaching
+from backend.plans import service as plans
+from backend.plans.schemas import ExerciseLogIn, SessionLogIn, SetDone
 
 DEMO_PASSWORD = "demo-stride-2026"
 COACH_EMAIL = "coach@demo.stridelab.app"
@@ -22,6 +25,64 @@ ATHLETES = (
      ProfileUpdate(running_background="intermediate", weekly_volume_km=25,
                    equipment=["none"], strength_days=[0, 2, 4], time_zone="America/New_York")),
 )
+
+
+# What each demo athlete's first analysis found (the report's faults and chain reading, as
+# the running-form analysis writes them), so their plans carry a real emphasis.
+DEMO_FINDINGS: dict[str, dict[str, Any]] = {
+    "ada@demo.stridelab.app": {
+        "faults": [
+            {"code": "hip_drop", "severity": "moderate", "side": "left", "confidence": 0.8},
+            {"code": "arm_crossover", "severity": "mild", "side": "right", "confidence": 0.7},
+            {"code": "crossover_gait", "severity": "mild", "side": None, "confidence": 0.7},
+        ],
+        "chain": [
+            {"link": "posterior_oblique_sling", "confidence": 0.7,
+             "reasoning": "The right arm crosses the midline in the same strides as the left "
+                          "foot lands across it: the opposite arm and shoulder take part."},
+            {"link": "activation", "confidence": 0.6,
+             "reasoning": "The hip drops on the left without knee collapse or foot turn-out: "
+                          "the glutes switch on late rather than lacking strength."},
+        ],
+    },
+    "ben@demo.stridelab.app": {
+        "faults": [
+            {"code": "overstride", "severity": "moderate", "side": None, "confidence": 0.8},
+            {"code": "low_cadence", "severity": "mild", "side": None, "confidence": 0.9},
+        ],
+        "chain": [
+            {"link": "stride_rate", "confidence": 0.8,
+             "reasoning": "The foot lands well ahead of the hip at a low cadence: a quicker "
+                          "step shortens the reach."},
+        ],
+    },
+}
+HISTORY_WEEKS = 3  # the demo blocks started this many weeks ago
+
+
+def _seed_plan_history(session: Session, athlete: User, findings: dict[str, Any],
+                       today: date, painful_exercise: str | None) -> None:
+    """A block started weeks ago with an analysis behind it, and its logged sessions: most
+    done in full, one missed, and (for one athlete) pain on one exercise, so the coach has a
+    flag to look at and the plan has versions with reasons."""
+    start = today - timedelta(weeks=HISTORY_WEEKS)
+    start -= timedelta(days=start.weekday())  # blocks read best from a Monday
+    plans.generate_block(session, athlete, reason_kind="onboarding", start=start)
+    plans.on_analysis(session, athlete, findings, recorded_at=start)
+    _row, plan = plans.require_current(session, athlete.pk)
+    past = [s for s in plan.sessions if s.date < today]
+    for n, planned in enumerate(past):
+        if n == 2:
+            continue  # one missed session: compliance below 100 %
+        pain_here = painful_exercise is not None and n == len(past) - 2
+        logs = [ExerciseLogIn(
+            code=ex.code,
+            sets=[SetDone(reps=t.reps, hold_s=t.hold_s) for t in ex.set_targets()],
+            pain=4 if pain_here and ex.code == painful_exercise else 0)
+            for ex in planned.exercises]
+        plans.log_session(session, athlete, planned.session_key,
+                          SessionLogIn(rpe=6 if n % 3 else 7, exercises=logs,
+                                       logged_on=planned.date))
 
 
 def seed_demo(session: Session) -> bool:
@@ -38,5 +99,9 @@ def seed_demo(session: Session) -> bool:
         accounts.update_profile(session, athlete, profile)
         invite = coaching.create_invite(session, coach)
         coaching.accept_invite(session, athlete, invite.code)
+        session.flush()
+        _seed_plan_history(session, athlete, DEMO_FINDINGS[email],
+                           plans.athlete_today(None, athlete),
+                           painful_exercise="single_leg_deadlift" if offset == 0 else None)
     session.flush()
     return True

@@ -127,9 +127,11 @@ def _new_plan_id(session: Session, athlete_id: int, block_start: date) -> str:
 
 def generate_block(session: Session, athlete: User, *, reason_kind: str,
                    analysis: planner.AnalysisSummary | None = None,
-                   created_by: User | None = None) -> PlanVersion:
+                   created_by: User | None = None, start: date | None = None) -> PlanVersion:
+    """A new block from today in the athlete's time zone (``start`` sets another first day:
+    the demo seed starts blocks in the past to give them history)."""
     profile_row = session.get(AthleteProfile, athlete.id)
-    start = athlete_today(profile_row, athlete)
+    start = start or athlete_today(profile_row, athlete)
     profile = planner_profile(session, athlete, start)
     plan = planner.generate_plan(profile, analysis, weeks=DEFAULT_BLOCK_WEEKS,
                                  plan_id=_new_plan_id(session, athlete.pk, start))
