@@ -70,11 +70,14 @@ def _seed_plan_history(session: Session, athlete: User, findings: dict[str, Any]
     plans.generate_block(session, athlete, reason_kind="onboarding", start=start)
     plans.on_analysis(session, athlete, findings, recorded_at=start)
     _row, plan = plans.require_current(session, athlete.pk)
-    past = [s for s in plan.sessions if s.date < today]
-    for n, planned in enumerate(past):
+    past_keys = [s.session_key for s in plan.sessions if s.date < today]
+    for n, key in enumerate(past_keys):
         if n == 2:
             continue  # one missed session: compliance below 100 %
-        pain_here = painful_exercise is not None and n == len(past) - 2
+        # Each log may adapt the plan: log against the version the athlete sees now.
+        _row, plan = plans.require_current(session, athlete.pk)
+        planned = plan.session(key)
+        pain_here = painful_exercise is not None and n == len(past_keys) - 2
         logs = [ExerciseLogIn(
             code=ex.code,
             sets=[SetDone(reps=t.reps, hold_s=t.hold_s) for t in ex.set_targets()],
