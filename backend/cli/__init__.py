@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from backend.cli import core, models
+from backend.cli import core, models, pose
 
 app = typer.Typer(
     name="stridelab",
@@ -14,3 +14,4 @@ app = typer.Typer(
 )
 core.register(app)
 models.register(app)
+pose.register(app)
