@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from backend.cli import core, models, pose
+from backend.cli import core, gait, models, pose
 
 app = typer.Typer(
     name="stridelab",
@@ -15,3 +15,4 @@ app = typer.Typer(
 core.register(app)
 models.register(app)
 pose.register(app)
+gait.register(app)

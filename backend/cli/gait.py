@@ -1,0 +1,215 @@
+"""``stridelab analyze-track`` and ``stridelab analyze``: running-form analysis from the command
+line, a report JSON and a readable summary table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from backend.gait.types import AthleteInfo, Report
+
+console = Console(stderr=True)
+# Piped or captured output gets a fixed width wide enough for the metric table.
+out_console = Console() if sys.stdout.isatty() else Console(width=120)
+
+
+class ViewChoice(StrEnum):
+    rear = "rear"
+    front = "front"
+    side = "side"
+    auto = "auto"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(message, markup=False, highlight=False, soft_wrap=True, style="red")
+    return typer.Exit(code=code)
+
+
+def _athlete(height_m: float | None, leg_length_m: float | None,
+             treadmill_speed_mps: float | None) -> AthleteInfo | None:
+    if height_m is None and leg_length_m is None and treadmill_speed_mps is None:
+        return None
+    try:
+        return AthleteInfo(height_m=height_m, leg_length_m=leg_length_m,
+                           treadmill_speed_mps=treadmill_speed_mps)
+    except ValueError as exc:
+        raise _fail(f"Bad athlete information: {exc}.") from exc
+
+
+def _fmt(v: float | None, unit: str) -> str:
+    if v is None:
+        return "-"
+    digits = 3 if unit == "leg lengths" or unit == "" else 1
+    return f"{v:.{digits}f}"
+
+
+def summary_tables(report: Report) -> list[Table]:
+    """The report as tables a person can read: clip, metrics, faults, chain."""
+    q = report.clip_quality
+    v = report.view_detail
+    clip = Table(title="Clip", show_header=False)
+    clip.add_row("view", f"{report.view} (requested {v.requested}"
+                 + (f", inferred {v.inferred} with confidence {v.confidence:.2f}"
+                    if v.inferred else "") + ")")
+    clip.add_row("fit for analysis", "yes" if q.fit else "NO")
+    clip.add_row("frames / fps", f"{q.n_frames} / "
+                 + (f"{q.fps_measured:.1f}" if q.fps_measured else "-"))
+    clip.add_row("steps found", str(q.n_steps))
+    for reason in q.reasons:
+        clip.add_row("why not", reason)
+    for tip in q.advice:
+        clip.add_row("film again", tip)
+    for w in q.warnings + v.notes:
+        clip.add_row("note", w)
+    tables = [clip]
+    if not q.fit:
+        return tables
+    metrics = Table(title="Metrics (median over strides)")
+    metrics.add_column("metric", no_wrap=True)
+    for col in ("value", "left", "right", "unit", "strides", "quality"):
+        metrics.add_column(col, no_wrap=True)
+    withheld: dict[str, list[str]] = {}
+    for key, m in report.metrics.items():
+        if m.value is None:
+            withheld.setdefault(m.withheld_reason or "not measured", []).append(key)
+            continue
+        metrics.add_row(key, _fmt(m.value, m.unit), _fmt(m.left, m.unit), _fmt(m.right, m.unit),
+                        m.unit, str(m.n_strides), m.quality)
+    tables.append(metrics)
+    if withheld:
+        held = Table(title="Withheld (not measured in this clip)")
+        held.add_column("metrics")
+        held.add_column("why")
+        for reason, keys in withheld.items():
+            held.add_row(", ".join(keys), reason)
+        tables.append(held)
+    faults = Table(title="Faults")
+    for col in ("fault", "side", "severity", "confidence", "value", "cue"):
+        faults.add_column(col)
+    for f in report.faults:
+        faults.add_row(f.code, f.side or "-", f.severity, f"{f.confidence:.2f}",
+                       _fmt(f.value, f.unit) + f" {f.unit}", f.cues[0] if f.cues else "")
+    if not report.faults:
+        faults.add_row("none", "-", "-", "-", "-", "no fault crosses its threshold")
+    tables.append(faults)
+    if report.chain:
+        chain = Table(title="Chain reading")
+        for col in ("link", "confidence", "reasoning"):
+            chain.add_column(col)
+        for c in report.chain:
+            chain.add_row(c.link, f"{c.confidence:.2f}", c.reasoning)
+        tables.append(chain)
+    return tables
+
+
+def _write(report: Report, out: Path) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
+    except OSError as exc:
+        raise _fail(f"Cannot write the report to {out}: {exc.strerror or exc}.") from exc
+
+
+def print_report_summary(report: Report, to: Console | None = None) -> None:
+    """Print the report's summary tables (used by ``stridelab jobs`` too)."""
+    for table in summary_tables(report):
+        (to or out_console).print(table)
+
+
+def _show(report: Report, out: Path) -> None:
+    print_report_summary(report)
+    console.print(f"Report written to {out}", markup=False, highlight=False)
+
+
+HEIGHT = typer.Option(None, "--height-m", help="Athlete height in metres (vertical "
+                      "oscillation in cm).")
+LEG = typer.Option(None, "--leg-length-m", help="Leg length in metres (trochanter to floor).")
+SPEED = typer.Option(None, "--treadmill-speed-mps", help="Treadmill speed in m/s.")
+VIEW = typer.Option(ViewChoice.auto, "--view", case_sensitive=False,
+                    help="Where the camera was: rear, front, side, or auto to infer it.")
+OUT = typer.Option(..., "--out", help="Where to write the report JSON.", dir_okay=False)
+PICTURES = typer.Option(None, "--pictures", help="Directory for key frames and stride plots.",
+                        file_okay=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("analyze-track")
+    def analyze_track(
+        track_path: Path = typer.Argument(..., metavar="TRACK.npz",
+                                          help="A landmark track saved by the pose engine."),
+        view: ViewChoice = VIEW,
+        out: Path = OUT,
+        pictures: Path | None = PICTURES,
+        height_m: float | None = HEIGHT,
+        leg_length_m: float | None = LEG,
+        treadmill_speed_mps: float | None = SPEED,
+    ) -> None:
+        """Analyse a saved landmark track: gait events, metrics, faults and the chain reading."""
+        from backend.gait import analyze
+        from backend.pose.track import Track, TrackFormatError
+
+        athlete = _athlete(height_m, leg_length_m, treadmill_speed_mps)
+        if not track_path.is_file():
+            raise _fail(f"{track_path}: no such file. Give the .npz track written by the pose "
+                        "engine (stridelab analyze CLIP does pose and analysis in one go).")
+        try:
+            track = Track.load(track_path)
+        except TrackFormatError as exc:
+            raise _fail(f"{exc}\nGive the .npz track written by the pose engine.") from exc
+        report = analyze(track, view.value, athlete)
+        _write(report, out)
+        if pictures is not None:
+            from backend.gait.pictures import render
+
+            paths = render(report, track, pictures)
+            console.print(f"{len(paths)} pictures written to {pictures}", markup=False)
+        _show(report, out)
+
+    @app.command("analyze")
+    def analyze_clip(
+        clip: Path = typer.Argument(..., metavar="CLIP", help="A video of the runner."),
+        view: ViewChoice = VIEW,
+        out: Path = OUT,
+        overlay: Path | None = typer.Option(None, "--overlay", dir_okay=False,
+                                            help="Also write an MP4 with the skeleton drawn."),
+        pictures: Path | None = PICTURES,
+        track_out: Path | None = typer.Option(None, "--track-out", dir_okay=False,
+                                              help="Also save the landmark track (.npz)."),
+        height_m: float | None = HEIGHT,
+        leg_length_m: float | None = LEG,
+        treadmill_speed_mps: float | None = SPEED,
+    ) -> None:
+        """Track the runner in a clip and analyse the running form, in one go."""
+        from backend.gait import analyze
+        from backend.pose import PoseError, run_pose
+
+        athlete = _athlete(height_m, leg_length_m, treadmill_speed_mps)
+        if not clip.is_file():
+            raise _fail(f"{clip}: no such file.")
+        try:
+            track = run_pose(clip, overlay_path=overlay)
+        except PoseError as exc:
+            raise _fail(str(exc)) from exc
+        if track_out is not None:
+            track.save(track_out)
+        report = analyze(track, view.value, athlete)
+        _write(report, out)
+        if pictures is not None:
+            from backend.gait.pictures import clip_frames, render
+
+            times = _key_times(report)
+            paths = render(report, track, pictures, frames=clip_frames(clip, times))
+            console.print(f"{len(paths)} pictures written to {pictures}", markup=False)
+        _show(report, out)
+
+
+def _key_times(report: Report) -> list[float]:
+    from backend.gait.pictures import key_frames
+
+    return [k.t_s for k in key_frames(report)]

@@ -1,0 +1,275 @@
+"""From a raw track to clean, uniformly timed landmark segments.
+
+Steps, in order (docs/gait.md explains each):
+
+1. A landmark is trusted in a frame when it is finite and its visibility reaches
+   ``VISIBILITY_MIN``; a frame "has the person" when its row is not NaN.
+2. Frames with the person are split into segments wherever the person is missing for longer
+   than ``GAP_INTERPOLATE_MAX_S`` (measured on the real timestamps, so dropped video frames
+   count as missing time too).
+3. Each landmark coordinate goes through a Hampel filter (outliers become gaps).
+4. Each segment is resampled onto a uniform time grid at the clip's real median frame interval.
+   Landmark gaps up to ``GAP_INTERPOLATE_MAX_S`` are bridged by shape-preserving cubic (PCHIP)
+   interpolation; longer ones stay NaN: not trusted, not invented. Variable frame rate and
+   jittered timestamps are absorbed here: every later step works in seconds on this grid.
+5. A zero-lag (forward-backward) Butterworth low-pass per body region, its cutoff corrected for
+   the double pass (Winter) and capped from the real frame rate.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.interpolate import PchipInterpolator
+from scipy.signal import butter, filtfilt
+
+from backend.gait import thresholds as th
+from backend.pose.track import N_LANDMARKS, Landmark, Track
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Which cutoff each landmark gets (RF: feet 10-12 Hz, trunk and pelvis 6-8 Hz).
+_FEET = (27, 28, 29, 30, 31, 32)
+_KNEES = (25, 26)
+_TRUNK = (11, 12, 23, 24)
+_ARMS = tuple(range(13, 23))
+_HEAD = tuple(range(0, 11))
+
+
+def cutoff_for_landmark(j: int) -> float:
+    if j in _FEET:
+        return th.CUTOFF_FEET_HZ
+    if j in _KNEES:
+        return th.CUTOFF_KNEES_HZ
+    if j in _TRUNK:
+        return th.CUTOFF_TRUNK_PELVIS_HZ
+    if j in _ARMS:
+        return th.CUTOFF_ARMS_HZ
+    return th.CUTOFF_HEAD_HZ
+
+
+def winter_correction(order: int, passes: int = 2) -> float:
+    """Factor by which n passes of a Butterworth filter lower its -3 dB point (Winter 2009)."""
+    return float((2.0 ** (1.0 / passes) - 1.0) ** (1.0 / (2.0 * order)))
+
+
+def design_cutoff(wanted_hz: float, fs: float) -> float:
+    """The single-pass cutoff that gives ``wanted_hz`` after filtfilt, capped below Nyquist."""
+    corrected = wanted_hz / winter_correction(th.BUTTERWORTH_ORDER)
+    return float(min(corrected, th.CUTOFF_MAX_FRACTION_OF_FS * fs))
+
+
+@dataclass
+class Segment:
+    """A stretch of the clip with the person in it, on a uniform time grid."""
+
+    t: FloatArray  # (N,) real seconds
+    xy: FloatArray  # (N, 33, 2) filtered image pixels, NaN where not trusted
+    vis: FloatArray  # (N, 33) visibility, NaN where not trusted
+    world: FloatArray  # (N, 33, 3) filtered world metres, NaN where not trusted
+    filled: BoolArray  # (N, 33) value bridged across a gap (not seen in a frame)
+
+    @property
+    def n(self) -> int:
+        return int(self.t.shape[0])
+
+    @property
+    def dt(self) -> float:
+        return float(self.t[1] - self.t[0]) if self.n > 1 else 0.0
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t[-1] - self.t[0]) if self.n > 1 else 0.0
+
+    def p(self, j: int | Landmark) -> FloatArray:
+        """(N, 2) pixel positions of one landmark."""
+        return self.xy[:, int(j), :]
+
+    def mid(self, a: int | Landmark, b: int | Landmark) -> FloatArray:
+        return 0.5 * (self.xy[:, int(a), :] + self.xy[:, int(b), :])
+
+
+@dataclass
+class CleanTrack:
+    segments: list[Segment]
+    frame_times_s: FloatArray  # every frame's real timestamp in the original track
+    fps_measured: float
+    fps_nominal: float
+    width: int
+    height: int
+    person_found: BoolArray  # (T,) per original frame
+    split_gaps_s: list[tuple[float, float]] = field(default_factory=list)  # gaps that split
+    n_interpolated_frames: int = 0  # grid samples bridged across a missing person
+    dropped_short_segments: int = 0
+
+    @property
+    def duration_s(self) -> float:
+        t = self.frame_times_s
+        return float(t[-1] - t[0]) if t.size > 1 else 0.0
+
+    def nearest_frame_time(self, t: float) -> float:
+        """The timestamp of the real frame closest to ``t`` (for evidence and key frames)."""
+        ft = self.frame_times_s
+        i = int(np.clip(np.searchsorted(ft, t), 1, max(1, ft.size - 1)))
+        if ft.size == 1:
+            return float(ft[0])
+        return float(ft[i - 1] if abs(t - ft[i - 1]) <= abs(ft[i] - t) else ft[i])
+
+    def frame_index(self, t: float) -> int:
+        return int(np.argmin(np.abs(self.frame_times_s - t)))
+
+
+def _hampel_mask(values: FloatArray, times: FloatArray, floor: float) -> BoolArray:
+    """True where a sample is an outlier against its neighbours within HAMPEL_WINDOW_S."""
+    n = values.size
+    out = np.zeros(n, dtype=bool)
+    if n < 5:
+        return out
+    dt = float(np.median(np.diff(times)))
+    half = max(2, round(th.HAMPEL_WINDOW_S / 2.0 / max(dt, 1e-6)))
+    padded = np.pad(values, half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    med = np.median(windows, axis=1)
+    mad = 1.4826 * np.median(np.abs(windows - med[:, None]), axis=1)
+    # A floor on the scale: on clean (or synthetic) data the MAD of a still foot is ~0 and
+    # every tiny change would look like an outlier.
+    scale = np.maximum(mad, floor)
+    out = np.abs(values - med) > th.HAMPEL_N_SIGMA * scale
+    return out
+
+
+def _runs(mask: BoolArray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of the True runs in ``mask``."""
+    if mask.size == 0:
+        return []
+    d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def lowpass(signal: FloatArray, fs: float, wanted_hz: float) -> FloatArray:
+    """Zero-lag Butterworth low-pass over each finite run of ``signal`` (NaN stays NaN)."""
+    out = signal.copy()
+    wn = design_cutoff(wanted_hz, fs) / (fs / 2.0)
+    if not 0.0 < wn < 1.0:
+        return out
+    b, a = butter(th.BUTTERWORTH_ORDER, wn)
+    for s, e in _runs(np.isfinite(signal)):
+        if e - s < 4:
+            continue
+        padlen = min(3 * max(len(a), len(b)), e - s - 1)
+        out[s:e] = filtfilt(b, a, signal[s:e], padlen=padlen)
+    return out
+
+
+def _person_segments(ts: FloatArray, found: BoolArray, dt: float) -> list[tuple[int, int]]:
+    """Index ranges [i0, i1] (inclusive) of frames with the person, split at long gaps."""
+    idx = np.flatnonzero(found)
+    if idx.size == 0:
+        return []
+    segs: list[tuple[int, int]] = []
+    start = idx[0]
+    for a, b in itertools.pairwise(idx):
+        missing = ts[b] - ts[a] - dt  # time with no usable frame between the two
+        if missing > th.GAP_INTERPOLATE_MAX_S + 1e-6:
+            segs.append((int(start), int(a)))
+            start = b
+    segs.append((int(start), int(idx[-1])))
+    return segs
+
+
+def clean_track(track: Track) -> CleanTrack:
+    ts = track.timestamps_s.astype(np.float64)
+    lm = track.landmarks.astype(np.float64)
+    world = track.world.astype(np.float64)
+    n_frames = ts.size
+    found = np.asarray(np.isfinite(lm[:, :, 0]).any(axis=1) & np.isfinite(lm[:, :, 1]).any(axis=1),
+                       dtype=bool)
+    fps = track.fps_measured if n_frames > 1 else track.fps_nominal
+    dt = 1.0 / fps if fps > 0 else 1.0 / 30.0
+    clean = CleanTrack(
+        segments=[],
+        frame_times_s=ts,
+        fps_measured=float(fps),
+        fps_nominal=float(track.fps_nominal),
+        width=track.width,
+        height=track.height,
+        person_found=found,
+    )
+    if n_frames < 2 or not found.any():
+        return clean
+
+    vis = np.nan_to_num(lm[:, :, 3], nan=0.0)
+    trusted = np.isfinite(lm[:, :, 0]) & np.isfinite(lm[:, :, 1]) & (vis >= th.VISIBILITY_MIN)
+    # Scale floor for the Hampel filter: half a percent of the person's height in the image.
+    body_h = np.nanmax(lm[found, :, 1], axis=1) - np.nanmin(lm[found, :, 1], axis=1)
+    hampel_floor = max(1.0, 0.005 * float(np.nanmedian(body_h)))
+
+    spans = _person_segments(ts, found, dt)
+    for (_a0, a1), (b0, _b1) in itertools.pairwise(spans):
+        clean.split_gaps_s.append((float(ts[a1]), float(ts[b0])))
+    for i0, i1 in spans:
+        t0, t1 = ts[i0], ts[i1]
+        if t1 - t0 < th.SEGMENT_MIN_S:
+            clean.dropped_short_segments += 1
+            continue
+        seg = _resample_segment(ts[i0 : i1 + 1], lm[i0 : i1 + 1], world[i0 : i1 + 1],
+                                trusted[i0 : i1 + 1], dt, hampel_floor)
+        frame_ok = found[i0 : i1 + 1]
+        # Grid samples that fall in a span where the person was not found at all.
+        real_t = ts[i0 : i1 + 1][frame_ok]
+        nearest = np.abs(seg.t[:, None] - real_t[None, :]).min(axis=1) if real_t.size else None
+        if nearest is not None:
+            clean.n_interpolated_frames += int(np.sum(nearest > 0.75 * dt))
+        clean.segments.append(seg)
+    return clean
+
+
+def _resample_segment(ts: FloatArray, lm: FloatArray, world: FloatArray, trusted: BoolArray,
+                      dt: float, hampel_floor: float) -> Segment:
+    n = int(np.floor((ts[-1] - ts[0]) / dt + 1e-9)) + 1
+    grid = ts[0] + dt * np.arange(n)
+    fs = 1.0 / dt
+    xy = np.full((n, N_LANDMARKS, 2), np.nan)
+    vis = np.full((n, N_LANDMARKS), np.nan)
+    wout = np.full((n, N_LANDMARKS, 3), np.nan)
+    filled = np.zeros((n, N_LANDMARKS), dtype=bool)
+    for j in range(N_LANDMARKS):
+        ok = trusted[:, j].copy()
+        if ok.sum() < 4:
+            continue
+        for c in range(2):
+            sel = np.flatnonzero(ok)
+            bad = _hampel_mask(lm[sel, j, c], ts[sel], hampel_floor)
+            ok[sel[bad]] = False
+        sel = np.flatnonzero(ok)
+        if sel.size < 4:
+            continue
+        ts_ok = ts[sel]
+        # Grid samples inside a landmark gap longer than the limit stay NaN.
+        pos = np.searchsorted(ts_ok, grid)
+        lo = np.clip(pos - 1, 0, ts_ok.size - 1)
+        hi = np.clip(pos, 0, ts_ok.size - 1)
+        gap = ts_ok[hi] - ts_ok[lo] - dt
+        inside = (grid >= ts_ok[0] - 1e-9) & (grid <= ts_ok[-1] + 1e-9)
+        usable = inside & (gap <= th.GAP_INTERPOLATE_MAX_S + 1e-6)
+        near = np.minimum(np.abs(grid - ts_ok[lo]), np.abs(ts_ok[hi] - grid))
+        filled[:, j] = usable & (near > 0.75 * dt)
+        for c in range(2):
+            xy[usable, j, c] = PchipInterpolator(ts_ok, lm[sel, j, c])(grid[usable])
+        vis[usable, j] = np.interp(grid[usable], ts_ok, lm[sel, j, 3])
+        w_ok = np.isfinite(world[sel, j, :]).all(axis=1)
+        if w_ok.sum() >= 4:
+            for c in range(3):
+                wout[usable, j, c] = np.interp(grid[usable], ts_ok[w_ok], world[sel[w_ok], j, c])
+        cutoff = cutoff_for_landmark(j)
+        for c in range(2):
+            xy[:, j, c] = lowpass(xy[:, j, c], fs, cutoff)
+        for c in range(3):
+            wout[:, j, c] = lowpass(wout[:, j, c], fs, cutoff)
+    return Segment(t=grid, xy=xy, vis=vis, world=wout, filled=filled)

@@ -1,0 +1,319 @@
+"""Gait events: initial contact and toe-off for each foot, then steps and strides.
+
+Method (docs/gait.md, "Gait events"):
+
+1. The height of each foot's lowest point (heel or toe, whichever is lower) above the ground,
+   in leg lengths, frame by frame:
+   - side view: straight from the image (the foot stays at one depth);
+   - rear and front views: the foot's height relative to the pelvis from the world landmarks
+     (metric, no perspective) plus the pelvis's own height from the image. From behind, a
+     foot on a treadmill belt comes toward the camera through the stance and so moves down
+     the image although it is on the ground; the world landmarks do not have that bias.
+     Without world landmarks the image alone is used, with a warning.
+   Each point (heel, toe) has its own ground line, a running high quantile over about 1.5 s
+   (shared by both feet from behind or in front, per foot from the side, where the far foot
+   stands higher in the image), so a tilted or drifting floor line does not matter.
+2. A foot is on the ground while its height stays within a noise-scaled tolerance of zero.
+   The event is the sub-frame moment the height crosses a much smaller height (about 4 mm):
+   contact on the way down, toe-off on the way up. Extrapolating the descent to zero lands
+   early, because the foot decelerates in its last centimetres.
+3. Checks, dropping what fails rather than emitting it (RF, OpenCap's approach): contacts of
+   plausible duration, complete (not cut by a segment edge or a gap), sides alternating,
+   steps (contact to the other foot's contact) of plausible duration.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backend.gait import thresholds as th
+from backend.gait.cleaning import CleanTrack, FloatArray, Segment, _runs
+from backend.gait.geometry import robust_length
+from backend.gait.types import Events, SideEvents
+from backend.pose.track import Landmark as L
+
+SIDE_IDX = {
+    "left": {"hip": 23, "knee": 25, "ankle": 27, "heel": 29, "toe": 31, "shoulder": 11,
+             "elbow": 13, "wrist": 15},
+    "right": {"hip": 24, "knee": 26, "ankle": 28, "heel": 30, "toe": 32, "shoulder": 12,
+              "elbow": 14, "wrist": 16},
+}
+OTHER = {"left": "right", "right": "left"}
+
+# The ground line is a running quantile over this window: four or more strides at any running
+# cadence, short enough to follow a runner coming closer (StrideLab heuristic).
+GROUND_WINDOW_S = 1.5
+
+# A heel or toe is on the ground for a fifth (running) to half (walking) of the time: the 0.9
+# quantile of its lowness lands in that plateau (StrideLab heuristic).
+GROUND_QUANTILE = 0.9
+# How far into the stance the event crossing is searched for (StrideLab heuristic).
+FIT_MAX_LOOK_S = 0.1
+
+
+@dataclass
+class Contact:
+    side: str
+    seg: int
+    ic_s: float
+    to_s: float | None
+    i_ic: int  # grid index of the first sample on the ground
+    i_to: int | None  # grid index of the last sample on the ground
+
+    @property
+    def contact_s(self) -> float | None:
+        return None if self.to_s is None else self.to_s - self.ic_s
+
+    def mid_index(self) -> int:
+        if self.i_to is None:
+            return self.i_ic
+        return (self.i_ic + self.i_to) // 2
+
+
+@dataclass
+class Step:
+    """From one foot's contact to the other foot's next contact."""
+
+    a: Contact
+    b: Contact
+
+    @property
+    def duration_s(self) -> float:
+        return self.b.ic_s - self.a.ic_s
+
+    @property
+    def flight_s(self) -> float | None:
+        return None if self.a.to_s is None else self.b.ic_s - self.a.to_s
+
+
+@dataclass
+class SegmentScale:
+    leg_px: float  # hip joint centre to ankle, pixels
+    leg_m_world: float | None  # the same from the world landmarks, metres
+
+
+@dataclass
+class GaitEvents:
+    contacts: list[Contact] = field(default_factory=list)  # validated (part of a valid step)
+    steps: list[Step] = field(default_factory=list)
+    scales: list[SegmentScale] = field(default_factory=list)
+    heights: list[dict[str, FloatArray]] = field(default_factory=list)  # per segment, per side
+    n_rejected: int = 0
+    used_world: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def contacts_of(self, side: str) -> list[Contact]:
+        return [c for c in self.contacts if c.side == side]
+
+    def strides(self, side: str) -> list[tuple[Contact, Contact]]:
+        """Consecutive contacts of one foot (in one segment) with a valid step between."""
+        cs = self.contacts_of(side)
+        out = []
+        for a, b in itertools.pairwise(cs):
+            dt = b.ic_s - a.ic_s
+            if a.seg == b.seg and 2 * th.STEP_TIME_MIN_S <= dt <= 2 * th.STEP_TIME_MAX_S:
+                out.append((a, b))
+        return out
+
+    def to_events(self, method: str) -> Events:
+        ev = Events(method=method, n_steps=len(self.steps), n_rejected=self.n_rejected)
+        for side in ("left", "right"):
+            cs = self.contacts_of(side)
+            ev.side(side).initial_contact_s.extend(round(c.ic_s, 4) for c in cs)
+            ev.side(side).toe_off_s.extend(round(c.to_s, 4) for c in cs if c.to_s is not None)
+        if not isinstance(ev.left, SideEvents):  # pragma: no cover
+            raise TypeError
+        return ev
+
+
+def segment_scale(seg: Segment) -> SegmentScale:
+    lengths = []
+    for side in ("left", "right"):
+        i = SIDE_IDX[side]
+        thigh = robust_length(seg.p(i["hip"]), seg.p(i["knee"]))
+        shank = robust_length(seg.p(i["knee"]), seg.p(i["ankle"]))
+        if np.isfinite(thigh) and np.isfinite(shank):
+            lengths.append(thigh + shank)
+    leg_px = float(np.max(lengths)) if lengths else float("nan")
+    wl = []
+    for side in ("left", "right"):
+        i = SIDE_IDX[side]
+        w = seg.world
+        thigh = np.linalg.norm(w[:, i["hip"]] - w[:, i["knee"]], axis=1)
+        shank = np.linalg.norm(w[:, i["knee"]] - w[:, i["ankle"]], axis=1)
+        v = (thigh + shank)[np.isfinite(thigh + shank)]
+        if v.size > 10:
+            wl.append(float(np.median(v)))
+    leg_m = float(np.mean(wl)) if wl else None
+    if leg_m is not None and not (0.4 <= leg_m <= 1.3):
+        leg_m = None
+    if leg_m is not None:
+        # Pixels per metre at the pelvis's depth: the torso (mid-hip to mid-shoulder) in the
+        # image against the same segment in the world landmarks projected on the camera plane
+        # (the world axes are camera-aligned). Unlike the image leg, it is not foreshortened
+        # when the legs swing toward or away from the camera.
+        img = np.linalg.norm(seg.mid(L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+                             - seg.mid(L.LEFT_HIP, L.RIGHT_HIP), axis=1)
+        w = seg.world
+        wt = 0.5 * (w[:, 11, :2] + w[:, 12, :2]) - 0.5 * (w[:, 23, :2] + w[:, 24, :2])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = img / np.linalg.norm(wt, axis=1)
+        ratio = ratio[np.isfinite(ratio)]
+        if ratio.size > 10:
+            from_world = float(np.median(ratio)) * leg_m
+            # Keep it only when it agrees roughly with the image legs (a bad world estimate
+            # must not rescale everything).
+            if np.isfinite(leg_px) and 0.75 * leg_px <= from_world <= 1.35 * leg_px:
+                leg_px = from_world
+    return SegmentScale(leg_px=leg_px, leg_m_world=leg_m)
+
+
+def foot_down(seg: Segment, side: str, view: str, scale: SegmentScale,
+              ) -> tuple[dict[str, FloatArray], bool]:
+    """How low the heel and the toe are (leg lengths, larger = lower), each on its own, and
+    whether the world landmarks were used."""
+    i = SIDE_IDX[side]
+    if view in ("rear", "front") and scale.leg_m_world is not None:
+        w = seg.world
+        w_hip = 0.5 * (w[:, 23, 1] + w[:, 24, 1])
+        hip_img = seg.mid(L.LEFT_HIP, L.RIGHT_HIP)[:, 1] / scale.leg_px
+        out = {p: np.asarray(hip_img + (w[:, i[p], 1] - w_hip) / scale.leg_m_world,
+                             dtype=np.float64) for p in ("heel", "toe")}
+        if min(np.isfinite(v).mean() for v in out.values()) > 0.5:
+            return out, True
+    return {p: np.asarray(seg.p(i[p])[:, 1] / scale.leg_px, dtype=np.float64)
+            for p in ("heel", "toe")}, False
+
+
+def _rolling_quantile(x: FloatArray, half: int, q: float) -> FloatArray:
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    for k in range(0, n, max(1, half // 8)):
+        lo, hi = max(0, k - half), min(n, k + half + 1)
+        w = x[lo:hi].ravel()
+        w = w[np.isfinite(w)]
+        if w.size >= 8:
+            out[k] = np.quantile(w, q)
+    ok = np.isfinite(out)
+    if ok.sum() >= 2:
+        out = np.interp(np.arange(n), np.flatnonzero(ok), out[ok])
+    return out
+
+
+def _crossing(t: FloatArray, h: FloatArray, i: int, step: int, thr: float, look: int) -> float:
+    """Sub-frame time at which the foot height crosses ``thr``, searching from the first (or
+    last) sample under the contact tolerance ``i`` into the stance (``step`` +1 for contact,
+    -1 for toe-off), interpolated linearly between the two samples that straddle it."""
+    j = i
+    for _ in range(look):
+        nxt = j + step
+        if not (0 <= nxt < h.size) or not np.isfinite(h[nxt]) or h[j] < thr:
+            break
+        j = nxt
+    prev = j - step  # the sample on the air side of j
+    if h[j] >= thr or not (0 <= prev < h.size) or not np.isfinite(h[prev]) or h[prev] == h[j]:
+        return float(t[j])
+    frac = (h[prev] - thr) / (h[prev] - h[j])
+    return float(t[prev] + step * frac * (t[1] - t[0]))
+
+
+def _contacts_in_segment(seg: Segment, k: int, h: FloatArray, eps: float, thr: float,
+                         side: str) -> tuple[list[Contact], int]:
+    t = seg.t
+    n = seg.n
+    dt = seg.dt
+    on = np.isfinite(h) & (h < eps)
+    # Close one-sample holes (noise) in a contact.
+    for s, e in _runs(~on):
+        if e - s <= 1 and s > 0 and e < n and on[s - 1] and on[e]:
+            on[s:e] = True
+    out: list[Contact] = []
+    rejected = 0
+    look = max(2, round(FIT_MAX_LOOK_S / max(dt, 1e-6)))
+    for s, e in _runs(on):
+        e1 = e - 1  # last sample on the ground
+        if (e - s) * dt < 0.5 * th.CONTACT_TIME_MIN_S:
+            continue  # noise dip, not a contact
+        # A contact must be entered from the air and left into the air, within the segment.
+        if s == 0 or not np.isfinite(h[s - 1]):
+            continue
+        t_ic = _crossing(t, h, s, +1, thr, look)
+        t_to: float | None = None
+        i_to: int | None = None
+        if e < n and np.isfinite(h[e]):
+            t_to = _crossing(t, h, e1, -1, thr, look)
+            i_to = e1
+            ct = t_to - t_ic
+            if not (th.CONTACT_TIME_MIN_S <= ct <= th.CONTACT_TIME_MAX_S):
+                rejected += 1
+                continue
+        out.append(Contact(side=side, seg=k, ic_s=float(t_ic), to_s=t_to, i_ic=int(s), i_to=i_to))
+    return out, rejected
+
+
+def detect(clean: CleanTrack, view: str) -> GaitEvents:
+    ge = GaitEvents()
+    all_contacts: list[Contact] = []
+    for k, seg in enumerate(clean.segments):
+        scale = segment_scale(seg)
+        ge.scales.append(scale)
+        heights: dict[str, FloatArray] = {}
+        if not np.isfinite(scale.leg_px) or seg.n < 8:
+            ge.heights.append(heights)
+            continue
+        downs: dict[str, dict[str, FloatArray]] = {}
+        for side in ("left", "right"):
+            downs[side], used = foot_down(seg, side, view, scale)
+            ge.used_world = ge.used_world or used
+        half = max(4, round(GROUND_WINDOW_S / 2 / seg.dt))
+        # Each point (heel, toe) gets its own ground line: the toe of a foot turned out sits
+        # nearer the camera than its heel, and side on the far foot stands farther away, so
+        # their ground lines differ in the image. From behind or in front (world heights) the
+        # two feet share theirs, which doubles the samples. The foot's height is that of its
+        # lower point.
+        for side in ("left", "right"):
+            per_point = []
+            for p in ("heel", "toe"):
+                if view == "side":
+                    x = downs[side][p][:, None]
+                else:
+                    x = np.stack([downs["left"][p], downs["right"][p]], axis=1)
+                ground = _rolling_quantile(x, half, GROUND_QUANTILE)
+                per_point.append(ground - downs[side][p])
+            heights[side] = np.asarray(np.fmin(per_point[0], per_point[1]), dtype=np.float64)
+        ge.heights.append(heights)
+        hh = np.concatenate([heights["left"], heights["right"]])
+        hh = hh[np.isfinite(hh)]
+        if hh.size < 8 or float(np.ptp(hh)) < th.FOOT_MIN_VERTICAL_RANGE_LEG:
+            continue
+        low = np.sort(hh)[: max(4, hh.size // 5)]
+        sigma = float(np.std(low))
+        eps = max(th.CONTACT_HEIGHT_EPS_LEG, 3.0 * sigma)
+        thr = min(eps, max(th.EVENT_HEIGHT_LEG, th.EVENT_HEIGHT_NOISE_SIGMAS * sigma))
+        for side in ("left", "right"):
+            cs, rej = _contacts_in_segment(seg, k, heights[side], eps, thr, side)
+            all_contacts.extend(cs)
+            ge.n_rejected += rej
+    # Steps: consecutive contacts within a segment, alternating sides, plausible durations.
+    all_contacts.sort(key=lambda c: (c.seg, c.ic_s))
+    valid = set()
+    for a, b in itertools.pairwise(all_contacts):
+        if a.seg != b.seg or a.side == b.side:
+            continue
+        d = b.ic_s - a.ic_s
+        if not (th.STEP_TIME_MIN_S <= d <= th.STEP_TIME_MAX_S):
+            continue
+        if a.to_s is not None and a.to_s > b.ic_s + th.STEP_TIME_MAX_S:
+            continue
+        ge.steps.append(Step(a, b))
+        valid.add(id(a))
+        valid.add(id(b))
+    ge.contacts = [c for c in all_contacts if id(c) in valid]
+    ge.n_rejected += len(all_contacts) - len(ge.contacts)
+    if view in ("rear", "front") and not ge.used_world:
+        ge.notes.append("No world landmarks: contacts from the image alone, less exact from "
+                        "behind or in front (the stance foot moves in depth).")
+    return ge

@@ -1,0 +1,222 @@
+"""Every number the analysis decides with, each with its source.
+
+"RF" means /work/shared/reference/running-form.md (the team's digest of the literature); the
+paper named after it is the one that digest cites. "StrideLab heuristic" marks a number the
+literature does not give; each says why it was chosen, and docs/gait.md lists them as
+departures. Change a value here and the tests that straddle it follow (they import this
+module rather than repeating numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --------------------------------------------------------------------------- cleaning
+
+# Landmarks under this visibility are not trusted. Sports2D drops under 0.3, OpenCap under 0.4
+# (RF "Cleaning"); the stricter of the two.
+VISIBILITY_MIN = 0.4
+
+# Gaps up to this long are interpolated, longer ones split the analysis (RF "Gaps: interpolate
+# up to about 0.1-0.2 s"; the issue asks for about 0.1 s).
+GAP_INTERPOLATE_MAX_S = 0.10
+
+# Hampel outlier filter: window of about 0.23 s, 3 scaled MADs (RF, from Sports2D and Pose2Sim).
+HAMPEL_WINDOW_S = 0.23
+HAMPEL_N_SIGMA = 3.0
+
+# Zero-lag Butterworth low-pass, wanted -3 dB cutoffs after the forward-backward pass (RF):
+# 10-12 Hz for feet and events (OpenCap uses 12 Hz), about 6-8 Hz for trunk and pelvis.
+CUTOFF_FEET_HZ = 12.0
+CUTOFF_KNEES_HZ = 10.0  # between the two: knees carry both stance angles and swing speed
+CUTOFF_ARMS_HZ = 8.0
+CUTOFF_TRUNK_PELVIS_HZ = 7.0
+CUTOFF_HEAD_HZ = 6.0
+BUTTERWORTH_ORDER = 2
+# The design cutoff may not exceed this fraction of the real frame rate: the filter must stay
+# well below Nyquist when a phone films at 24-30 fps (StrideLab heuristic, 0.8 x Nyquist).
+CUTOFF_MAX_FRACTION_OF_FS = 0.4
+
+# A segment shorter than this after splitting is not analysed (StrideLab heuristic: about two
+# strides at a slow cadence, the least that can hold alternating events).
+SEGMENT_MIN_S = 1.0
+
+# --------------------------------------------------------------------------- view
+
+# Camera azimuth about the runner, 0 = straight behind (or in front), 90 = side on. RF: 2D
+# measures are valid only in the plane the camera faces; the cut-offs are a StrideLab heuristic:
+# within 20 deg a segment is foreshortened by at most 6 %, at 30 deg by 13 %.
+VIEW_ANGLE_GOOD_DEG = 20.0
+VIEW_ANGLE_MAX_DEG = 30.0
+# The knee's frontal-plane angle and the heel whip need a square camera: on synthetic runners a
+# knee flexed 40 deg in stance reads 10 deg more FPPA per 3-4 deg of camera angle (RF: FPPA has
+# limits of agreement of -30 to +17 deg against 3D). StrideLab heuristic, see docs/gait.md.
+VIEW_ANGLE_MAX_KNEE_DEG = 3.0
+# Auto inference: nearer than this to 0 / 180 is rear / front, nearer to 90 is side; in between
+# the clip is oblique (StrideLab heuristic, the same 30 deg as above).
+VIEW_AUTO_PLANE_DEG = 30.0
+# Expected (shoulder width + hip width) / torso length seen face-on, when the world landmarks
+# cannot supply it: Drillis and Contini segment proportions (Winter 2009) (shoulders 0.22 H, hip
+# joint centres 0.10 H, mid-hip to mid-shoulder 0.288 H).
+FRONTAL_WIDTH_RATIO_DEFAULT = (0.22 + 0.10) / 0.288
+
+# --------------------------------------------------------------------------- anthropometry
+
+# Winter (2009) / Drillis and Contini segment lengths as fractions of height: thigh 0.245,
+# shank 0.246, ankle height 0.039, hip joint height 0.530.
+LEG_LANDMARK_FRACTION_OF_HEIGHT = 0.245 + 0.246  # hip joint centre to ankle (our "leg length")
+LEG_TAPE_FRACTION_OF_HEIGHT = 0.530  # greater trochanter to floor (how people measure it)
+
+# --------------------------------------------------------------------------- events
+
+# Foot within this height of its stance baseline counts as on the ground, in leg lengths
+# (StrideLab heuristic: about 2 cm, several times the filtered landmark noise of a 1080p clip).
+CONTACT_HEIGHT_EPS_LEG = 0.02
+# The event itself is the moment the foot's lowest point crosses this height (leg lengths), or
+# this many standard deviations of the stance noise if more (StrideLab heuristic: about 4 mm; a
+# landing foot still moves down at about 0.5-1 m/s, so 4 mm is under one frame at 60 fps, and
+# the foot decelerates in the last centimetres, so extrapolating the descent lands early).
+EVENT_HEIGHT_LEG = 0.005
+EVENT_HEIGHT_NOISE_SIGMAS = 2.5
+# The foot's vertical range over the clip must exceed this for steps to exist at all (StrideLab
+# heuristic: about 5 cm; a standing person's sway stays well under it, any gait clears it).
+FOOT_MIN_VERTICAL_RANGE_LEG = 0.06
+# Minimum spacing of contacts of one foot (RF: peaks spaced about 0.22 s; a stride is two steps).
+STEP_TIME_MIN_S = 0.22
+# Longest plausible step (StrideLab heuristic): 0.75 s is a slow walk (80 steps/min); longer is
+# not steady locomotion.
+STEP_TIME_MAX_S = 0.75
+CONTACT_TIME_MIN_S = 0.08  # shorter than any sprint contact (Weyand 2000: ~0.09 s at top speed)
+CONTACT_TIME_MAX_S = 1.0  # slow walking stance; running is screened out later by duty factor
+# Duty factor (contact / stride time) at or above 0.5 means no flight phase: walking (RF: when
+# running, a flight phase lies between one foot's toe-off and the other's contact).
+RUNNING_MAX_DUTY_FACTOR = 0.5
+
+# --------------------------------------------------------------------------- clip fitness
+
+MIN_STEPS = 6  # the issue: at least 6 steps
+PERSON_VISIBLE_MIN_FRACTION = 0.7  # StrideLab heuristic: most of the clip must show the runner
+WHOLE_BODY_MIN_FRACTION = 0.8  # StrideLab heuristic: feet or head cut off in >20 % of frames
+FPS_MIN = 24.0  # below film rate even cadence events blur (StrideLab heuristic)
+# RF: 60 fps or more for contact times and events; 55 accepts phones whose "60 fps" measures
+# 57-59 in variable-frame-rate files.
+FPS_MIN_CONTACT_TIME = 55.0
+# Camera steadiness: the stance foot's path in the image must be a straight line (still on
+# the ground, or carried at belt speed); residual in leg lengths (StrideLab heuristic: 3 cm).
+STANCE_PATH_MAX_RESIDUAL_LEG = 0.03
+# ... and the stance feet's height at mid-stance must scatter less than this about a smooth trend
+# over the clip (robust SD, leg lengths; StrideLab heuristic: about 1.5 cm, five times what
+# landmark noise leaves after filtering on synthetic runners).
+STANCE_GROUND_MAX_SCATTER_LEG = 0.015
+# Roll estimated stride by stride must not wander more than this (interquartile range; StrideLab
+# heuristic: about the lateral-lean SDD of Dingenen 2018, 2.3 deg, rounded up).
+CAMERA_ROLL_MAX_STD_DEG = 3.0
+# The floor line is trusted only when the two feet's contact times agree within this fraction
+# (StrideLab heuristic: 10 %, beyond that treadmill feet sit at different depths mid-stance).
+ROLL_MAX_CONTACT_ASYMMETRY = 0.10
+# ... and only when the camera is this close to square (StrideLab heuristic: at 3-4 deg off the
+# perspective tilt of the floor line is already about 1 deg on synthetic runners).
+ROLL_MAX_CAMERA_ANGLE_DEG = 2.0
+
+# --------------------------------------------------------------------------- metric reporting
+
+MIN_STRIDES_PER_SIDE = 3  # fewer and a per-side value is withheld (StrideLab heuristic)
+# Dingenen 2018 (RF): average at least 7 steps a side; fewer gives a "low" quality flag.
+GOOD_STRIDES_PER_SIDE = 7
+
+# --------------------------------------------------------------------------- fault rules
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Severity bands on a metric: ``mild`` fires the fault; higher values escalate it."""
+
+    mild: float
+    moderate: float
+    marked: float
+    higher_is_worse: bool = True
+
+    def severity(self, value: float) -> str | None:
+        v = value if self.higher_is_worse else -value
+        mild, moderate, marked = (
+            (self.mild, self.moderate, self.marked)
+            if self.higher_is_worse
+            else (-self.mild, -self.moderate, -self.marked)
+        )
+        if v >= marked:
+            return "marked"
+        if v >= moderate:
+            return "moderate"
+        if v >= mild:
+            return "mild"
+        return None
+
+    def fires(self, value: float) -> bool:
+        return value >= self.mild if self.higher_is_worse else value <= self.mild
+
+
+# Pelvic drop, deg. RF: healthy about 4.6 (McCarney 2020); flag from about 7 (moderate), marked
+# from about 10; GaitLab flags at 6. So 6 = mild (GaitLab), 7 = moderate, 10 = marked.
+PELVIC_DROP = Bands(mild=6.0, moderate=7.0, marked=10.0)
+
+# Step width / leg length. RF: narrow below about 0.05, crossover at or below 0 in most steps.
+# Marked (feet crossing by 5 % of leg length) is a StrideLab heuristic, symmetric to "narrow".
+STEP_WIDTH = Bands(mild=0.05, moderate=0.0, marked=-0.05, higher_is_worse=False)
+CROSSOVER_MOST_STEPS_FRACTION = 0.5  # RF: "at or below 0 in most steps"
+
+# Wrist past the body midline / leg length. RF gives no number (thin evidence): 0.02 (about
+# 2 cm past the zipper line, clear of wrist landmark jitter) is a StrideLab heuristic; RF caps it
+# at mild unless crossover gait comes with it, when 0.02 / 0.08 escalate it.
+ARM_CROSSOVER = Bands(mild=0.02, moderate=0.08, marked=0.15)
+
+# Heel whip angle in early swing, deg. RF: "flag only when large and consistent", no number.
+# StrideLab heuristic: 15 deg is three times the worst 2D tibia SDD (Dingenen 2018, 4.8 deg).
+RECOVERY_EXTERNAL_ROTATION = Bands(mild=15.0, moderate=25.0, marked=35.0)
+# And it must show in this fraction of the side's strides (RF: "large and consistent"; 60 % is a
+# StrideLab heuristic, a clear majority).
+RECOVERY_ER_CONSISTENT_FRACTION = 0.6
+
+# Knee frontal-plane projection angle, deg. RF: 2D valgus does not track 3D knee abduction;
+# report with low confidence. StrideLab heuristic: 10 / 15 / 20 deg, mild at twice the 2D tibia
+# SDD (Dingenen 2018) and above the 5-8 deg typical of healthy runners' 2D FPPA.
+KNEE_FPPA = Bands(mild=10.0, moderate=15.0, marked=20.0)
+KNEE_FPPA_CONFIDENCE_CAP = 0.6  # RF: "low confidence"
+
+# Foot ahead of hip at contact / leg length. RF: GaitLab heuristics 0.08 (watch) and 0.15 (flag);
+# marked at 0.22 continues the same step (StrideLab heuristic).
+FOOT_AHEAD_OF_HIP = Bands(mild=0.08, moderate=0.15, marked=0.22)
+# Shank angle at contact, deg. RF: overstride above about 5-10 deg. At or above 10 it raises the
+# overstride severity one level (confirming sign); alone at or above it fires a mild overstride.
+SHANK_ANGLE_OVERSTRIDE_DEG = 10.0
+
+# Cadence, steps/min. RF: flag below about 160 at easy pace; prescriptions are +5-10 %
+# (Heiderscheit 2011, Bramah 2019), so moderate / marked at 5 % / 10 % under 160.
+CADENCE = Bands(mild=160.0, moderate=152.0, marked=144.0, higher_is_worse=False)
+
+# Forward trunk lean, deg. RF: no hard norm, hobby norms 2-10; StrideLab heuristic: mild above
+# the hobby range, then 15 and 20.
+TRUNK_FORWARD_LEAN = Bands(mild=10.0, moderate=15.0, marked=20.0)
+# Lateral lean toward the stance side, deg. StrideLab heuristic: 5 deg is twice the largest SDD
+# of lateral trunk lean (Dingenen 2018: 1.3-2.3 deg).
+TRUNK_LATERAL_LEAN = Bands(mild=5.0, moderate=8.0, marked=12.0)
+# Chain: "trunk lean to the stance side with little pelvic drop" (RF): little = under this
+# (StrideLab heuristic: about the healthy mean of 4.6 deg, McCarney 2020).
+LITTLE_PELVIC_DROP_DEG = 5.0
+
+# Left/right asymmetry: a difference smaller than the smallest detectable difference is noise
+# (RF, Dingenen 2018). Mild at 1 SDD, moderate at 2, marked at 3 (StrideLab heuristic).
+ASYMMETRY_SDD: dict[str, float] = {
+    "pelvic_drop_deg": 2.8,  # Dingenen 2018: 2.7-2.8
+    "hip_adduction_deg": 3.8,  # Dingenen 2018: 2.3-3.8
+    "trunk_lean_deg": 2.3,  # lateral lean, Dingenen 2018: 1.3-2.3
+    # No knee_fppa_deg: RF gives it no SDD and limits of agreement of -30 to +17 deg, and a
+    # camera 2-3 deg off square moves one knee's reading by 10 deg: too weak to compare sides.
+}
+# Contact time asymmetry: larger than two frames at the clip's rate and than 8 % of the mean
+# contact (StrideLab heuristic: RF gives one frame as the event timing uncertainty).
+CONTACT_ASYMMETRY_MIN_FRAMES = 2.0
+CONTACT_ASYMMETRY_MIN_FRACTION = 0.08
+
+# Fault confidence factors (StrideLab heuristics; RF: "show confidence").
+ARM_CROSSOVER_CONFIDENCE_CAP = 0.8  # RF: thin evidence
+RECOVERY_ER_CONFIDENCE_CAP = 0.6  # RF: low confidence, out of plane

@@ -1,0 +1,102 @@
+"""``stridelab analyze-track`` and ``stridelab analyze`` as a user runs them: real processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backend.gait import SCHEMA_VERSION
+from tests.gait.synthetic import make_runner
+
+ROOT = Path(__file__).resolve().parents[2]
+STRIDELAB = ROOT / ".venv" / "bin" / "stridelab"
+CLIP = ROOT.parent / "shared" / "clips" / "single_person_front_portrait.mp4"
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(STRIDELAB), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, check=False, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def track_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("track") / "runner.npz"
+    make_runner(pelvic_drop_deg=(8.0, 4.0), step_width_norm=-0.04,
+                arm_crossover_norm=0.09).track.save(path)
+    return path
+
+
+def test_analyze_track_writes_report_and_table(track_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "report.json"
+    pics = tmp_path / "pics"
+    res = run("analyze-track", track_file, "--view", "auto", "--out", out, "--pictures", pics,
+              "--height-m", "1.75")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(out.read_text())
+    assert d["schema_version"] == SCHEMA_VERSION and d["view"] == "rear"
+    assert d["clip_quality"]["fit"] is True
+    assert {f["code"] for f in d["faults"]} >= {"hip_drop", "crossover_gait", "arm_crossover"}
+    assert d["athlete"]["height_m"] == 1.75
+    # The summary table on stdout: metrics, faults and the chain, readable.
+    for text in ("Metrics", "pelvic_drop_deg", "Faults", "hip_drop", "moderate",
+                 "Chain reading", "posterior_oblique_sling", "Withheld"):
+        assert text in res.stdout, text
+    assert "Report written to" in res.stderr
+    assert len(list(pics.glob("*.png"))) == 5
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"not a zip file at all", "cannot read track file"),
+    (None, "missing arrays"),
+])
+def test_bad_track_is_a_clear_error(tmp_path: Path, content: bytes | None, message: str) -> None:
+    bad = tmp_path / "bad.npz"
+    if content is None:
+        np.savez(bad, landmarks=np.zeros((3, 33, 5)))
+    else:
+        bad.write_bytes(content)
+    res = run("analyze-track", bad, "--out", tmp_path / "r.json")
+    assert res.returncode == 2
+    assert message in res.stderr and "pose engine" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_missing_track_and_bad_arguments(tmp_path: Path, track_file: Path) -> None:
+    res = run("analyze-track", tmp_path / "nope.npz", "--out", tmp_path / "r.json")
+    assert res.returncode == 2 and "no such file" in res.stderr
+    res = run("analyze-track", track_file, "--view", "top", "--out", tmp_path / "r.json")
+    assert res.returncode == 2 and "top" in res.stderr and "Traceback" not in res.stderr
+    res = run("analyze-track", track_file, "--height-m", "-1", "--out", tmp_path / "r.json")
+    assert res.returncode == 2 and "height_m must be a positive number" in res.stderr
+
+
+def test_analyze_real_clip(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    overlay = tmp_path / "overlay.mp4"
+    track = tmp_path / "track.npz"
+    res = run("analyze", CLIP, "--view", "front", "--out", out, "--overlay", overlay,
+              "--track-out", track, "--pictures", tmp_path / "pics")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(out.read_text())
+    assert d["view"] == "front" and d["clip_quality"]["fit"] is False
+    assert all(m["value"] is None for m in d["metrics"].values())
+    assert "fit for analysis" in res.stdout and "NO" in res.stdout
+    assert "running steps" in res.stdout
+    assert overlay.stat().st_size > 10_000 and track.stat().st_size > 1000
+    assert "0 pictures written" in res.stderr  # an unfit clip gets no invented drawings
+    res = run("analyze-track", track, "--view", "front", "--out", tmp_path / "again.json")
+    assert res.returncode == 0
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["clip_quality"] == d["clip_quality"]
+
+
+def test_analyze_bad_clip(tmp_path: Path) -> None:
+    bad = tmp_path / "clip.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    res = run("analyze", bad, "--out", tmp_path / "r.json")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and res.stderr.strip()

@@ -1,0 +1,69 @@
+"""Initial contact and toe-off per foot within one frame at 60 fps, in every view."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.gait.conftest import Runner
+
+FRAME_S = 1 / 60
+
+
+def _errors(found: list[float], truth: np.ndarray) -> np.ndarray:
+    return np.array([x - truth[np.argmin(np.abs(truth - x))] for x in found])
+
+
+@pytest.mark.parametrize(("view", "params", "within"), [
+    ("rear", {"camera_azimuth_deg": 0.0}, 1.0),
+    ("front", {"camera_azimuth_deg": 180.0}, 1.0),
+    ("side", {"camera_azimuth_deg": 90.0}, 1.0),
+    ("side", {"camera_azimuth_deg": 270.0}, 1.0),  # runner facing the image's left
+    ("side", {"camera_azimuth_deg": 90.0, "cadence_spm": 185.0, "contact_time_s": 0.2}, 1.0),
+    # With 1.5 px landmark noise: 95 % of the events within one frame.
+    ("rear", {"camera_azimuth_deg": 0.0, "noise_px": 1.5, "world_noise_m": 0.002}, 0.95),
+    ("side", {"camera_azimuth_deg": 90.0, "noise_px": 1.5}, 0.95),
+])
+def test_events_within_one_frame(runner: Runner, view: str, params: dict[str, Any],
+                                 within: float) -> None:
+    s, r = runner(view, **params)
+    truth = s.truth["events"]
+    errs = []
+    for side in ("left", "right"):
+        ev = r.events.side(side)  # type: ignore[arg-type]
+        # Nearly every true contact is found (the first and last may be cut by the clip).
+        n_true = int(np.sum((truth[side]["initial_contact_s"] > 0.3)
+                            & (truth[side]["initial_contact_s"] < s.params.duration_s - 0.5)))
+        assert len(ev.initial_contact_s) >= n_true - 1, side
+        errs.append(_errors(ev.initial_contact_s, truth[side]["initial_contact_s"]))
+        errs.append(_errors(ev.toe_off_s, truth[side]["toe_off_s"]))
+    e = np.abs(np.concatenate(errs))
+    assert np.mean(e <= FRAME_S) >= within, f"max error {1000 * e.max():.1f} ms"
+    assert np.median(e) <= FRAME_S / 2
+
+
+def test_steps_alternate_and_have_plausible_durations(runner: Runner) -> None:
+    _s, r = runner("rear", camera_azimuth_deg=0.0)
+    merged = sorted([(t, "left") for t in r.events.left.initial_contact_s]
+                    + [(t, "right") for t in r.events.right.initial_contact_s])
+    sides = [x[1] for x in merged]
+    assert all(a != b for a, b in itertools.pairwise(sides))
+    gaps = np.diff([x[0] for x in merged])
+    assert np.allclose(gaps, 60 / 170, atol=FRAME_S)
+    assert r.events.n_steps == len(merged) - 1
+    # Every toe-off follows its contact by a plausible contact time.
+    for side in ("left", "right"):
+        ev = r.events.side(side)  # type: ignore[arg-type]
+        for ic, to in zip(ev.initial_contact_s, ev.toe_off_s, strict=False):
+            assert 0.2 <= to - ic <= 0.3
+
+
+def test_a_long_gap_splits_the_analysis_without_inventing_events(runner: Runner) -> None:
+    _s, r = runner("rear", camera_azimuth_deg=0.0, nan_gaps=((5.0, 0.6),), seed=4)
+    assert r.clip_quality.n_segments == 2
+    every = r.events.left.initial_contact_s + r.events.right.initial_contact_s
+    every += r.events.left.toe_off_s + r.events.right.toe_off_s
+    assert not any(5.0 <= t <= 5.6 for t in every)
