@@ -2,8 +2,10 @@
 (alembic autogenerate, tests, and anything that creates the schema read it from here)."""
 
 from backend.accounts.models import AthleteProfile, User
+from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric, ClipUpload
 from backend.coaching.models import CoachInvite, CoachLink
 from backend.core.db import metadata
+from backend.jobs.models import AnalysisJob
 from backend.plans.models import (
     CalendarFeed,
     CoachFlagEntry,
@@ -14,8 +16,14 @@ from backend.plans.models import (
 )
 
 __all__ = [
+    "AnalysisJob",
+    "AnalysisReport",
     "AthleteProfile",
     "CalendarFeed",
+    "Clip",
+    "ClipFault",
+    "ClipMetric",
+    "ClipUpload",
     "CoachFlagEntry",
     "CoachInvite",
     "CoachLink",

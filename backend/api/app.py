@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -15,10 +18,14 @@ from sqlalchemy.engine import Engine
 import backend
 from backend.accounts.router import auth_router, users_router
 from backend.admin.router import admin_router
+from backend.clips.router import clips_router, coach_clips_router, export_router, uploads_router
+from backend.clips.storage import get_storage
+from backend.clips.tus import CLIP_ID_HEADER, build_tus_router
 from backend.coaching.router import coach_router, invites_router, my_coach_router
 from backend.core.config import REPO_ROOT, Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
+from backend.jobs.runtime import JobRuntime
 from backend.plans.router import calendar_router, coach_plans_router, plans_router
 
 API_PREFIX = "/api/v1"
@@ -30,6 +37,8 @@ TAGS = [
     {"name": "coach", "description": "Coach invites, rosters and coach-athlete links."},
     {"name": "plans", "description": "Strength plans: versions, session logs, adaptation, "
      "the calendar feed."},
+    {"name": "clips", "description": "Clip uploads, analysis progress, reports and media."},
+    {"name": "uploads", "description": "Resumable clip uploads (tus 1.0, for tus-js-client)."},
     {"name": "admin", "description": "Running the service."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -47,9 +56,32 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+# Headers a browser app on another origin must read (tus-js-client needs the tus ones).
+EXPOSED_HEADERS = ["Location", "Upload-Offset", "Upload-Length", "Upload-Expires",
+                   "Upload-Metadata", "Tus-Resumable", "Tus-Version", "Tus-Extension",
+                   "Tus-Max-Size", CLIP_ID_HEADER, "Content-Disposition"]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None, *,
+               run_jobs: bool = False) -> FastAPI:
+    """The app. ``run_jobs`` starts the embedded job consumer with the app (``stridelab
+    serve`` on the embedded default); otherwise the app only queues jobs, and whoever holds
+    ``app.state.jobs`` (a worker process, a test) runs them."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        jobs: JobRuntime = app.state.jobs
+        if run_jobs:
+            await run_in_threadpool(jobs.start)
+        try:
+            yield
+        finally:
+            if run_jobs:
+                await run_in_threadpool(jobs.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="StrideLab API",
         version=backend.__version__,
         summary="Running-form analysis from phone video, and the strength plans that fix it.",
@@ -58,10 +90,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine()
+    app.state.jobs = JobRuntime(settings, app.state.engine)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+                           allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
+                           expose_headers=EXPOSED_HEADERS)
 
     @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness and database")
     def healthz() -> Health:
@@ -71,8 +105,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                       database=app.state.engine.dialect.name)
 
     for router in (auth_router, users_router, my_coach_router, coach_router, invites_router,
-                   plans_router, coach_plans_router, calendar_router, admin_router):
+                   plans_router, coach_plans_router, calendar_router, clips_router,
+                   coach_clips_router, uploads_router, export_router, admin_router):
         app.include_router(router, prefix=API_PREFIX)
+    tus_router, app.state.tus_storage = build_tus_router(settings, get_storage(settings))
+    app.include_router(tus_router, prefix=API_PREFIX)
 
     _mount_frontend(app, FRONTEND_DIR)
     return app

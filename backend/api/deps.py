@@ -14,17 +14,26 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from backend.accounts.models import Role, User
+from backend.clips.models import Clip
+from backend.clips.storage import LocalStorage
+from backend.clips.storage import get_storage as storage_for
 from backend.coaching import service as coaching
 from backend.core.config import Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from backend.core.security import decode_access_token
+from backend.jobs.runtime import JobRuntime
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: commit when the route succeeds, roll back otherwise."""
+    """One unit of work per request: commit when the route succeeds, roll back otherwise.
+
+    Function-scoped (below): the commit happens when the route returns, before the response
+    is sent, so a client never sees a success whose data is not yet committed (or whose
+    commit then failed), and jobs queued after the commit exist before the client hears of
+    them."""
     engine = getattr(request.app.state, "engine", None) or get_engine()
     with Session(engine, expire_on_commit=False) as session:
         try:
@@ -35,7 +44,7 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -93,3 +102,58 @@ def get_coached_athlete(
 
 
 CoachedAthlete = Annotated[User, Depends(get_coached_athlete)]
+
+
+def get_jobs(request: Request) -> JobRuntime:
+    """The app's job runtime (its queue; its consumer when this process runs jobs)."""
+    jobs: JobRuntime = request.app.state.jobs
+    return jobs
+
+
+JobsDep = Annotated[JobRuntime, Depends(get_jobs)]
+
+
+def get_file_storage(settings: SettingsDep) -> LocalStorage:
+    return storage_for(settings)
+
+
+StorageDep = Annotated[LocalStorage, Depends(get_file_storage)]
+
+
+def _clip_not_found() -> NotFoundError:
+    return NotFoundError("No such clip.", code="clip_not_found")
+
+
+def get_readable_clip(
+    clip_id: Annotated[int, Path(description="The clip's id")],
+    user: CurrentUser,
+    session: SessionDep,
+) -> Clip:
+    """A clip its athlete may see, and so may the athlete's coach (to look at the clips
+    themselves); anyone else gets a 404 that reveals nothing."""
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise _clip_not_found()
+    if clip.athlete_id == user.id:
+        return clip
+    if user.role == Role.coach.value and coaching.is_coach_of(session, user.pk, clip.athlete_id):
+        return clip
+    raise _clip_not_found()
+
+
+ReadableClip = Annotated[Clip, Depends(get_readable_clip)]
+
+
+def get_owned_clip(
+    clip_id: Annotated[int, Path(description="The clip's id")],
+    athlete: AthleteUser,
+    session: SessionDep,
+) -> Clip:
+    """A clip of the calling athlete (deleting is the athlete's alone, not the coach's)."""
+    clip = session.get(Clip, clip_id)
+    if clip is None or clip.athlete_id != athlete.id:
+        raise _clip_not_found()
+    return clip
+
+
+OwnedClip = Annotated[Clip, Depends(get_owned_clip)]

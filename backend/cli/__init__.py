@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from backend.cli import core, gait, models, pose
+from backend.cli import core, gait, jobs, models, pose
 
 app = typer.Typer(
     name="stridelab",
@@ -14,5 +14,6 @@ app = typer.Typer(
 )
 core.register(app)
 models.register(app)
+jobs.register(app)
 pose.register(app)
 gait.register(app)

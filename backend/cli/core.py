@@ -31,9 +31,15 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         if migrate and settings.is_sqlite:
             upgrade_database()
+        # Embedded default: the job consumer runs in this process. With Redis, jobs run in
+        # 'stridelab worker' processes and this one only queues them.
+        run_jobs = not settings.redis_url
         console.print(f"StrideLab on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
                       f"  database: {settings.sqlalchemy_url.split('@')[-1]}")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        console.print("Analysis jobs: run here (SQLite queue in the data dir)" if run_jobs else
+                      "Analysis jobs: queued in Redis for 'stridelab worker' processes")
+        uvicorn.run(create_app(settings, run_jobs=run_jobs), host=host, port=port,
+                    log_level="info")
 
     @db_app.command("upgrade")
     def db_upgrade(revision: str = typer.Argument("head")) -> None:

@@ -39,13 +39,39 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_s: int = 300
 
-    redis_url: str | None = None
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db: jobs go to Redis and run in 'stridelab worker' "
+        "processes; unset, they run inside 'stridelab serve' (SQLite queue in the data dir).",
+    )
     models_dir: Path = REPO_ROOT / "ml_models"
 
+    # Clips: what an upload may be.
     max_upload_mb: int = 300
     max_clip_duration_s: float = 90.0
     min_clip_duration_s: float = 3.0
     min_clip_fps: float = 24.0
+    storage_dir: Path | None = Field(
+        default=None,
+        description="Clips, tracks, overlays and key frames; defaults to <data dir>/storage. "
+        "Several machines share one (a network file system mounted at the same path).",
+    )
+    upload_expire_hours: int = Field(
+        default=72, description="Unfinished resumable uploads are deleted after this long.")
+
+    # Analysis jobs: the job row in the database is the truth, the queue only delivers.
+    queue_name: str = "stridelab"
+    job_workers: int = Field(default=1, ge=1, description="Jobs run at once per process.")
+    job_lease_s: float = Field(
+        default=60.0, gt=0,
+        description="A running job's lease; the worker renews it every third of this.")
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_timeout_s: float = Field(default=1800.0, gt=0,
+                                 description="A job running longer stops renewing its lease.")
+    job_requeue_after_s: float = Field(
+        default=900.0, gt=0,
+        description="A job queued this long without a worker taking it is queued again.")
+    reaper_interval_s: float = Field(default=15.0, gt=0)
 
     cors_origins: list[str] = Field(default_factory=list)
 
@@ -67,6 +93,17 @@ class Settings(BaseSettings):
     def resolved_data_dir(self) -> Path:
         path = self.data_dir if self.data_dir.is_absolute() else Path.cwd() / self.data_dir
         return path.resolve()
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        if self.storage_dir is None:
+            return self.resolved_data_dir / "storage"
+        path = self.storage_dir if self.storage_dir.is_absolute() else Path.cwd() / self.storage_dir
+        return path.resolve()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -6,8 +6,10 @@ an entry fails the test, so nobody can ship an endpoint whose access rules were 
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,9 @@ from sqlmodel import Session
 
 from backend.accounts.models import Role
 from backend.accounts.service import create_user
+from backend.core.config import Settings
+from tests.clips.media import make_clip
+from tests.clips.seed import seed_analysed_clip
 from tests.conftest import Accounts
 
 CALLERS = ("anonymous", "athlete", "other_athlete", "coach", "other_coach", "admin")
@@ -28,12 +33,20 @@ class Rule:
     allowed: frozenset[str]
     body: dict[str, Any] | None = None
     form: dict[str, str] | None = None
+    headers: dict[str, str] | None = None
+    content: bytes | None = None
+    upload: bool = False  # a multipart clip upload (a real, valid clip)
 
 
 PUBLIC = frozenset(CALLERS)
 ANY_USER = frozenset(CALLERS) - {"anonymous"}
 ATHLETES = frozenset({"athlete", "other_athlete"})
 COACHES = frozenset({"coach", "other_coach"})
+# A clip: its athlete, and the athlete's own coach (to look at the clip with them).
+CLIP_READERS = frozenset({"athlete", "coach"})
+TUS = {"Tus-Resumable": "1.0.0"}
+UPLOAD_METADATA = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
+                           {"filename": "run.mp4", "filetype": "video/mp4", "view": "rear"}.items())
 
 MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(PUBLIC),
@@ -76,6 +89,32 @@ MATRIX: dict[tuple[str, str], Rule] = {
         frozenset({"coach"}), body={"text": "Run tall"}),
     ("POST", "/api/v1/coach/athletes/{athlete_id}/plan/notes"): Rule(
         frozenset({"coach"}), body={"text": "Nice work"}),
+    # Clips: athletes upload and list their own; a clip is reached by id by its athlete and
+    # their coach only; deleting is the athlete's alone.
+    ("POST", "/api/v1/clips"): Rule(ATHLETES, upload=True),
+    ("GET", "/api/v1/clips"): Rule(ATHLETES),
+    ("GET", "/api/v1/clips/{clip_id}"): Rule(CLIP_READERS),
+    ("GET", "/api/v1/clips/{clip_id}/events"): Rule(CLIP_READERS),
+    ("GET", "/api/v1/clips/{clip_id}/report"): Rule(CLIP_READERS),
+    ("GET", "/api/v1/clips/{clip_id}/video"): Rule(CLIP_READERS),
+    ("GET", "/api/v1/clips/{clip_id}/overlay"): Rule(CLIP_READERS),
+    ("GET", "/api/v1/clips/{clip_id}/keyframes/{name}"): Rule(CLIP_READERS),
+    ("DELETE", "/api/v1/clips/{clip_id}"): Rule(frozenset({"athlete"})),
+    ("GET", "/api/v1/coach/athletes/{athlete_id}/clips"): Rule(frozenset({"coach"})),
+    # Every account exports its own data ("/me": nobody else's can be named).
+    ("GET", "/api/v1/users/me/export"): Rule(ANY_USER),
+    # Resumable uploads (tus): athletes create them; an upload is its creator's alone.
+    # OPTIONS is tus discovery (versions, extensions, size limit), for those who may upload;
+    # a browser's CORS preflight never reaches it (the CORS middleware answers that).
+    ("OPTIONS", "/api/v1/uploads/"): Rule(ATHLETES, headers=TUS),
+    ("POST", "/api/v1/uploads"): Rule(ATHLETES, headers={
+        **TUS, "Upload-Length": "1000", "Upload-Metadata": UPLOAD_METADATA}),
+    ("GET", "/api/v1/uploads/{uuid}"): Rule(frozenset({"athlete"})),
+    ("HEAD", "/api/v1/uploads/{uuid}"): Rule(frozenset({"athlete"}), headers=TUS),
+    ("PATCH", "/api/v1/uploads/{uuid}"): Rule(frozenset({"athlete"}), headers={
+        **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+        content=b"x" * 100),
+    ("DELETE", "/api/v1/uploads/{uuid}"): Rule(frozenset({"athlete"}), headers=TUS),
 }
 
 
@@ -90,6 +129,13 @@ def test_every_route_has_a_rule(app: FastAPI) -> None:
     assert not missing, f"routes without an authorization rule: {missing}"
     stale = sorted(set(MATRIX) - set(api_routes(app)))
     assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+@pytest.fixture(scope="module")
+def valid_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real clip that passes the probe (small frames: the matrix never analyses it)."""
+    return make_clip(tmp_path_factory.mktemp("matrix") / "run.mp4", seconds=3.2, fps=30,
+                     size=(90, 160))
 
 
 @pytest.fixture
@@ -117,16 +163,28 @@ async def _link(client: httpx.AsyncClient, world: dict[str, Any]) -> str:
     return str(fresh.json()["code"])
 
 
+async def _new_upload(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    resp = await client.post("/api/v1/uploads", headers={
+        **headers, **TUS, "Upload-Length": "1000", "Upload-Metadata": UPLOAD_METADATA})
+    assert resp.status_code == 201, resp.text
+    return resp.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+
 @pytest.mark.parametrize("caller", CALLERS)
 async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: str,
-                      app: FastAPI) -> None:
+                      app: FastAPI, engine: Engine, settings: Settings, valid_clip: Path,
+                      tmp_path: Path) -> None:
     code = await _link(client, world)
     plan = (await client.get("/api/v1/plans/current", headers=world["athlete"]["headers"])).json()
     # Another athlete's session and version must not be reachable through these paths.
     feed = (await client.post("/api/v1/plans/calendar", headers=world["athlete"]["headers"])).json()
+    # The athlete's analysed clip and unfinished resumable upload.
+    seeded = seed_analysed_clip(engine, settings, int(world["athlete"]["id"]), tmp_path)
+    upload_id = await _new_upload(client, world["athlete"]["headers"])
     params = {"athlete_id": str(world["athlete"]["id"]), "code": code,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
-              "token": feed["token"]}
+              "token": feed["token"], "clip_id": str(seeded.clip_id), "name": seeded.keyframe,
+              "uuid": upload_id}
     failures = []
     # Routes that change the links run last, so they do not change what the others see.
     ordered = sorted(MATRIX.items(), key=lambda kv: (kv[0][0] == "DELETE" or "accept" in kv[0][1],
@@ -142,6 +200,13 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
             kwargs["data"] = {"username": "admin@example.com", "password": "admin-pass-phrase-1"}
         elif rule.body is not None:
             kwargs["json"] = rule.body
+        elif rule.upload:
+            kwargs["files"] = {"file": ("run.mp4", valid_clip.read_bytes(), "video/mp4")}
+            kwargs["data"] = {"view": "rear"}
+        if rule.headers:
+            kwargs["headers"] = {**kwargs["headers"], **rule.headers}
+        if rule.content is not None:
+            kwargs["content"] = rule.content
         resp = await client.request(method, url, **kwargs)
         allowed = caller in rule.allowed
         reached = resp.status_code < 400
@@ -152,6 +217,6 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
             if resp.status_code not in expected:
                 failures.append(f"{method} {path} as {caller}: denied with {resp.status_code}, "
                                 f"expected one of {sorted(expected)}")
-        if not reached:
+        if not reached and method != "HEAD":  # a HEAD answer has no body
             assert resp.json().get("detail"), f"{method} {path}: error without a message"
     assert not failures, "\n".join(failures)

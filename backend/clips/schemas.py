@@ -1,0 +1,140 @@
+"""Request and response bodies of the clips API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from backend.clips.models import ClipView
+from backend.core.errors import InvalidInputError
+
+JobStatusLiteral = Literal["queued", "running", "succeeded", "failed"]
+
+
+class ClipOptions(BaseModel):
+    """What the athlete tells us with a clip (multipart fields, or tus Upload-Metadata)."""
+
+    view: ClipView = Field(
+        default=ClipView.auto,
+        description="Where the camera was: rear (behind the runner), front, side, or auto "
+        "(let the analysis decide and say what it found).")
+    person_x: float | None = Field(
+        default=None, ge=0, le=1,
+        description="The runner to analyse when several people are in the clip: horizontal "
+        "position in the upright first frame, 0 = left edge, 1 = right edge.")
+    person_y: float | None = Field(
+        default=None, ge=0, le=1, description="Vertical position, 0 = top, 1 = bottom.")
+    treadmill_speed_kmh: float | None = Field(default=None, gt=0, le=40,
+                                              description="Belt speed, on a treadmill.")
+    recorded_at: datetime | None = Field(
+        default=None, description="When the clip was filmed; defaults to the video's own "
+        "creation time, else the upload time.")
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if value > datetime.now(UTC) + timedelta(days=1):
+            raise ValueError("lies in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> ClipOptions:
+        if (self.person_x is None) != (self.person_y is None):
+            raise ValueError("give both person_x and person_y, or neither")
+        return self
+
+    @classmethod
+    def parse(cls, fields: dict[str, str]) -> ClipOptions:
+        """From form fields or upload metadata: empty values count as absent."""
+        data = {k: v for k, v in fields.items() if k in cls.model_fields and v.strip() != ""}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            parts = []
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err.get("loc", ()))
+                parts.append(f"{loc}: {err['msg']}" if loc else str(err["msg"]))
+            raise InvalidInputError("Invalid clip details: " + "; ".join(parts)) from exc
+
+
+class JobError(BaseModel):
+    code: str | None
+    message: str
+
+
+class Timings(BaseModel):
+    uploaded_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    queued_s: float | None = Field(description="From upload to the start of the last attempt.")
+    processing_s: float | None = Field(description="The last attempt, start to finish.")
+
+
+class ClipPublic(BaseModel):
+    id: int
+    athlete_id: int
+    status: JobStatusLiteral
+    progress: int = Field(description="0-100")
+    stage: str | None
+    attempts: int
+    error: JobError | None
+    view: str
+    analysed_view: str | None = Field(description="The view the analysis used (for 'auto').")
+    recorded_at: datetime
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
+    original_filename: str | None
+    timings: Timings
+    has_report: bool
+
+
+class ClipPage(BaseModel):
+    items: list[ClipPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ClipEvent(BaseModel):
+    """One server-sent event of ``GET /clips/{id}/events``."""
+
+    status: JobStatusLiteral
+    progress: int
+    stage: str | None
+    error: JobError | None
+
+
+class KeyframePublic(BaseModel):
+    name: str
+    url: str
+    content_type: str
+
+
+class ReportPublic(BaseModel):
+    clip_id: int
+    schema_version: str
+    view: str
+    created_at: datetime
+    report: dict[str, Any] = Field(description="The analysis report (schema of backend.gait).")
+    overlay_url: str | None
+    keyframes: list[KeyframePublic]
+
+
+class UploadPublic(BaseModel):
+    """A resumable upload and, once complete, the clip it became."""
+
+    id: str
+    length: int | None
+    complete: bool
+    created_at: datetime
+    expires_at: datetime
+    clip: ClipPublic | None

@@ -1,0 +1,45 @@
+"""The job row: the truth about each analysis, whatever the queue says."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from backend.accounts.models import utcnow
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+TERMINAL = frozenset({JobStatus.succeeded.value, JobStatus.failed.value})
+
+
+class AnalysisJob(SQLModel, table=True):
+    """One analysis of one clip. ``lease_owner`` and ``lease_expires_at`` say which worker
+    runs it and until when it is presumed alive; the reaper takes expired leases back."""
+
+    __tablename__ = "analysis_job"
+    __table_args__ = (Index("ix_analysis_job_status_lease", "status", "lease_expires_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clip_id: int = Field(foreign_key="clip.id", unique=True, ondelete="CASCADE")
+    status: str = Field(max_length=16, default=JobStatus.queued.value)
+    progress: int = Field(default=0, description="0-100")
+    stage: str | None = Field(default=None, max_length=32)
+    attempts: int = Field(default=0)
+    error_code: str | None = Field(default=None, max_length=64)
+    error_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=160)
+    lease_expires_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    enqueued_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
