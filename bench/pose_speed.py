@@ -28,7 +28,6 @@ import os
 import subprocess
 import sys
 import time
-import venv
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -38,7 +37,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = REPO_ROOT.parent / "shared" / "clips" / "single_person_front_portrait.mp4"
 DEFAULT_VENV = REPO_ROOT / "bench" / ".mpvenv"
 CACHE_DIR = REPO_ROOT / "bench" / ".cache"
-MEDIAPIPE_REQUIREMENT = "mediapipe==0.10.14"
+
+sys.path.insert(0, str(REPO_ROOT))
+# The MediaPipe environment is the reference fixture's: one place builds it.
+from tests.fixtures.make_mediapipe_reference import ensure_mediapipe_venv  # noqa: E402
+
 VARIANTS = ("ours", "mediapipe", "decode-rgb", "decode-yuv")
 
 
@@ -105,23 +108,6 @@ WORKERS = {"ours": worker_ours, "mediapipe": worker_mediapipe, "decode-rgb": wor
 
 
 # --- the driver ---------------------------------------------------------------------------
-
-
-def ensure_mediapipe_venv(venv_dir: Path) -> Path:
-    python = venv_dir / "bin" / "python"
-    probe = [str(python), "-c", "import mediapipe, av"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    print(f"Creating {venv_dir} with {MEDIAPIPE_REQUIREMENT} (one-off, a few minutes)...",
-          file=sys.stderr)
-    venv.EnvBuilder(with_pip=True, clear=python.exists()).create(venv_dir)
-    try:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", MEDIAPIPE_REQUIREMENT, "av"],
-                       check=True)
-    except subprocess.CalledProcessError as exc:
-        sys.exit(f"Cannot install {MEDIAPIPE_REQUIREMENT} into {venv_dir} ({exc}); the "
-                 "comparison needs it (Python 3.9-3.12 on x86-64 Linux, macOS or Windows).")
-    return python
 
 
 def repeated_clip(clip: Path, repeat: int) -> Path:

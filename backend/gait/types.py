@@ -12,6 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+# One vocabulary of faults, severities and chain links, shared with the planner that reads it.
+from backend.planner.models import CHAIN_LINKS, SEVERITIES
+
 SCHEMA_VERSION = 1
 
 View = Literal["rear", "front", "side"]
@@ -19,15 +22,7 @@ ViewRequest = Literal["rear", "front", "side", "auto"]
 VIEWS: tuple[str, ...] = ("rear", "front", "side")
 Side = Literal["left", "right"]
 SIDES: tuple[Side, Side] = ("left", "right")
-SEVERITIES: tuple[str, ...] = ("mild", "moderate", "marked")
 QUALITIES: tuple[str, ...] = ("good", "low", "withheld")
-CHAIN_LINKS: tuple[str, ...] = (
-    "foot_ankle",
-    "activation",
-    "posterior_oblique_sling",
-    "posture",
-    "stride_rate",
-)
 
 
 def _clean(value: Any) -> Any:
