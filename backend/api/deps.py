@@ -24,6 +24,13 @@ from backend.core.errors import AuthenticationError, NotFoundError, PermissionDe
 from backend.core.security import decode_access_token
 from backend.jobs.runtime import JobRuntime
 
+# Ids are 32-bit integer columns (PostgreSQL INTEGER): a larger id cannot exist, and passing
+# it to the database would be an overflow error rather than "not found".
+MAX_ID = 2**31 - 1
+MAX_OFFSET = 2**31 - 1
+ClipId = Annotated[int, Path(description="The clip's id", ge=1, le=MAX_ID)]
+AthleteId = Annotated[int, Path(description="The athlete's user id", ge=1, le=MAX_ID)]
+
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -74,6 +81,16 @@ def get_current_user(session: SessionDep, settings: SettingsDep,
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+def release_connection(session: Session) -> None:
+    """End the request's read transaction so its pooled connection goes back to the pool.
+
+    Called before a request body is streamed in (uploads last minutes on a phone): otherwise
+    every upload in progress holds a database connection for its whole duration, and a few
+    slow uploads exhaust the pool. Loaded objects stay usable (``expire_on_commit=False``)
+    and the next query takes a connection again."""
+    session.commit()
+
+
 def _require(role: Role) -> Callable[[User], User]:
     def dependency(user: CurrentUser) -> User:
         if user.role != role.value:
@@ -90,7 +107,7 @@ AdminUser = Annotated[User, Depends(_require(Role.admin))]
 
 
 def get_coached_athlete(
-    athlete_id: Annotated[int, Path(description="The athlete's user id")],
+    athlete_id: AthleteId,
     coach: CoachUser,
     session: SessionDep,
 ) -> User:
@@ -125,7 +142,7 @@ def _clip_not_found() -> NotFoundError:
 
 
 def get_readable_clip(
-    clip_id: Annotated[int, Path(description="The clip's id")],
+    clip_id: ClipId,
     user: CurrentUser,
     session: SessionDep,
 ) -> Clip:
@@ -145,7 +162,7 @@ ReadableClip = Annotated[Clip, Depends(get_readable_clip)]
 
 
 def get_owned_clip(
-    clip_id: Annotated[int, Path(description="The clip's id")],
+    clip_id: ClipId,
     athlete: AthleteUser,
     session: SessionDep,
 ) -> Clip:

@@ -21,6 +21,8 @@ from backend.core.errors import InvalidInputError, PayloadTooLargeError
 WRITE_BUFFER = 1024 * 1024
 MAX_FIELD_BYTES = 4096
 MAX_FIELDS = 20
+# What a body may hold besides the clip: boundaries, part headers, the form fields.
+BODY_OVERHEAD = MAX_FIELDS * MAX_FIELD_BYTES + 64 * 1024
 
 
 @dataclass
@@ -132,7 +134,7 @@ async def receive_clip_form(request: Request, storage: Storage, *, max_bytes: in
             "Send the clip as multipart/form-data with the video in the 'file' field "
             "(or use the resumable upload at /api/v1/uploads/).", code="not_multipart")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+    if declared and declared.isdigit() and int(declared) > max_bytes + BODY_OVERHEAD:
         raise too_large(max_bytes)
 
     receiver = _Receiver(storage.new_incoming(), max_bytes, file_field)
@@ -145,8 +147,14 @@ async def receive_clip_form(request: Request, storage: Storage, *, max_bytes: in
         "on_header_end": receiver.on_header_end,
         "on_headers_finished": receiver.on_headers_finished,
     })
+    received = 0
     try:
         async for chunk in request.stream():
+            # Every byte counts, not only the file's: huge part headers or a padded preamble
+            # would otherwise pass the limit unchecked (and part headers are kept in memory).
+            received += len(chunk)
+            if received > max_bytes + BODY_OVERHEAD:
+                raise too_large(max_bytes)
             try:
                 parser.write(chunk)
             except FormParserError as exc:

@@ -78,8 +78,15 @@ def probe_clip(path: Path, *, min_duration_s: float, max_duration_s: float,
             "not_a_video", "This file is not a video (it is not in a format a phone camera "
             f"records, such as MP4 or MOV). {FILM_AGAIN}") from exc
     with container:
-        return _probe_open(container, min_duration_s=min_duration_s,
-                           max_duration_s=max_duration_s, min_fps=min_fps)
+        try:
+            return _probe_open(container, min_duration_s=min_duration_s,
+                               max_duration_s=max_duration_s, min_fps=min_fps)
+        except UnusableClipError:
+            raise
+        except Exception as exc:
+            # The file is the user's, not ours: whatever a damaged or odd file makes PyAV or
+            # the measuring do, it is a refused upload (4xx), never a server error.
+            raise _damaged("it cannot be read as a video") from exc
 
 
 def _probe_open(container: av.container.InputContainer, *, min_duration_s: float,
@@ -93,6 +100,12 @@ def _probe_open(container: av.container.InputContainer, *, min_duration_s: float
                 f"music file?). {FILM_AGAIN}")
         raise UnusableClipError("not_a_video", f"This file holds no video. {FILM_AGAIN}")
     stream = videos[0]
+    # An unknown codec tag (or a corrupted one) leaves PyAV without a codec context.
+    if stream.codec_context is None or not stream.codec_context.name:
+        raise UnusableClipError(
+            "unsupported_codec", "The video is encoded in a format we cannot decode (an "
+            "unknown or damaged codec). Phones record H.264 or HEVC: upload the clip as the "
+            f"camera app saved it, without converting it. {FILM_AGAIN}")
     codec = stream.codec_context.name
     fmt = container.format.name
     if codec in _IMAGE_CODECS or fmt.endswith("_pipe") or fmt == "image2":

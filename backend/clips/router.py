@@ -15,6 +15,7 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from backend.api.deps import (
+    MAX_OFFSET,
     AthleteUser,
     CoachedAthlete,
     CurrentUser,
@@ -24,6 +25,7 @@ from backend.api.deps import (
     SessionDep,
     SettingsDep,
     StorageDep,
+    release_connection,
 )
 from backend.clips import service
 from backend.clips.export import build_export
@@ -87,6 +89,7 @@ async def upload_clip(request: Request, athlete: AthleteUser, session: SessionDe
     """The body streams to storage; the clip is probed (a 422 says what is wrong with it and
     how to film again) and its analysis queued. Sending the same file again returns the same
     clip."""
+    await run_in_threadpool(release_connection, session)
     fields, received = await receive_clip_form(request, storage,
                                                max_bytes=settings.max_upload_bytes)
     try:
@@ -102,7 +105,8 @@ async def upload_clip(request: Request, athlete: AthleteUser, session: SessionDe
 
 @clips_router.get("", response_model=ClipPage, summary="The athlete's clips, newest first")
 def list_clips(athlete: AthleteUser, session: SessionDep,
-               limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0)) -> ClipPage:
+               limit: int = Query(20, ge=1, le=100),
+               offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> ClipPage:
     items, total = service.list_clips(session, athlete.pk, limit=limit, offset=offset)
     return ClipPage(items=items, total=total, limit=limit, offset=offset)
 
@@ -204,7 +208,7 @@ def delete_clip(clip: OwnedClip, session: SessionDep, storage: StorageDep) -> Re
                         summary="An athlete's clips, newest first (their coach)")
 def list_athlete_clips(athlete: CoachedAthlete, session: SessionDep,
                        limit: int = Query(20, ge=1, le=100),
-                       offset: int = Query(0, ge=0)) -> ClipPage:
+                       offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> ClipPage:
     items, total = service.list_clips(session, athlete.pk, limit=limit, offset=offset)
     return ClipPage(items=items, total=total, limit=limit, offset=offset)
 

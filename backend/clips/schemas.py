@@ -11,6 +11,8 @@ from backend.clips.models import ClipView
 from backend.core.errors import InvalidInputError
 
 JobStatusLiteral = Literal["queued", "running", "succeeded", "failed"]
+# No phone clip is older; earlier dates are typos or a camera without a clock.
+EARLIEST_RECORDED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class ClipOptions(BaseModel):
@@ -38,8 +40,16 @@ class ClipOptions(BaseModel):
         if value is None:
             return None
         value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        try:
+            # Stored in UTC; a date at the edge of the calendar (0001-01-01+14:00) has none.
+            value = value.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise ValueError("is not a real date: give when the clip was filmed") from exc
+        if value < EARLIEST_RECORDED_AT:
+            raise ValueError(f"lies before {EARLIEST_RECORDED_AT.year}: give when the clip "
+                             "was filmed")
         if value > datetime.now(UTC) + timedelta(days=1):
-            raise ValueError("lies in the future")
+            raise ValueError("lies in the future: give when the clip was filmed")
         return value
 
     @model_validator(mode="after")

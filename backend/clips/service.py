@@ -40,12 +40,24 @@ from backend.clips.schemas import (
 from backend.clips.storage import Storage, clip_key, results_prefix
 from backend.core.config import Settings
 from backend.core.errors import NotFoundError
+from backend.jobs import lease as leases
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
 
 logger = logging.getLogger(__name__)
 
 Enqueue = Callable[[int], None]
+
+# Failures whose message tells the athlete to upload the clip again (the server's side, or a
+# read that may succeed on a fresh copy): sending the same bytes again starts the analysis
+# over instead of returning the failed clip.
+RETRY_ON_REUPLOAD = frozenset({
+    "internal_error",    # clips.tasks: an unexpected error, retries used up
+    "interrupted",       # jobs.reaper: the workers running it kept dying
+    "server_not_ready",  # clips.pipeline: pose models not installed
+    "clip_missing",      # clips.tasks: the stored file went missing
+    "video_unreadable",  # clips.pipeline: decoding failed half way ("upload the original")
+})
 
 
 # --------------------------------------------------------------------------- uploads
@@ -61,12 +73,15 @@ def register_clip(session: Session, *, athlete: User, received: ReceivedFile,
     """File a received upload as a clip and queue its analysis (after commit).
 
     The same athlete sending the same bytes again gets the existing clip back (False as the
-    second value) and nothing new is queued. Raises ``UnusableClipError`` (a 422) when the
-    probe refuses the file. The received file is moved into storage or deleted, always.
+    second value) and nothing new is queued, unless its analysis failed for a reason that
+    told the athlete to upload again: then the stored file is restored if it went missing
+    and the analysis starts over (queued after commit). Raises ``UnusableClipError`` (a 422)
+    when the probe refuses the file. The received file is moved into storage or deleted, always.
     """
     try:
         existing = find_clip(session, athlete.pk, received.sha256)
         if existing is not None:
+            _retry_failed(session, existing, received, storage, enqueue)
             return existing, False
         probe = probe_clip(received.path, min_duration_s=settings.min_clip_duration_s,
                            max_duration_s=settings.max_clip_duration_s,
@@ -94,6 +109,21 @@ def register_clip(session: Session, *, athlete: User, received: ReceivedFile,
     assert job_id is not None
     after_commit(session, lambda: enqueue(job_id))
     return clip, True
+
+
+def _retry_failed(session: Session, clip: Clip, received: ReceivedFile, storage: Storage,
+                  enqueue: Enqueue) -> None:
+    job = job_for(session, clip.id)  # type: ignore[arg-type]
+    if job is None or job.status != JobStatus.failed.value:
+        return
+    if job.error_code not in RETRY_ON_REUPLOAD:
+        return  # the clip itself is the problem: the same bytes fail the same way
+    if not storage.exists(clip.storage_key):
+        storage.put(received.path, clip.storage_key)  # the same bytes (same sha256)
+    job_id = job.id
+    assert job_id is not None
+    if leases.requeue_failed(session, job_id):
+        after_commit(session, lambda: enqueue(job_id))
 
 
 def _new_clip(athlete_id: int, received: ReceivedFile, options: Any, probe: ProbeResult,

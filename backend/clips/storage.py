@@ -1,13 +1,15 @@
 """Where clip files live: one small interface, the local file system by default.
 
 Layout under the storage root (``STRIDELAB_STORAGE_DIR``, default ``<data dir>/storage``).
-Paths are made from content hashes, so a file's path says what it holds and writing the same
-result twice lands on the same path:
+Clips live at paths made from their content hash (the same bytes land on the same path);
+each analysis attempt writes its results under a folder of its own (``<attempt>`` =
+``job-<job id>-attempt-<n>-<lease owner token>``), so a worker that lost its job can never
+overwrite the files a committed report points at:
 
-    athletes/<athlete id>/clips/<sha256>.<ext>                  the uploaded video, as received
-    athletes/<athlete id>/results/<clip sha256>/track.npz       the pose track
-    athletes/<athlete id>/results/<clip sha256>/overlay.mp4     the pose drawn over the clip
-    athletes/<athlete id>/results/<clip sha256>/keyframes/...   key frames, lines and angles drawn
+    athletes/<athlete id>/clips/<sha256>.<ext>                        the uploaded video
+    athletes/<athlete id>/results/<clip sha256>/<attempt>/track.npz   the pose track
+    athletes/<athlete id>/results/<clip sha256>/<attempt>/overlay.mp4 the pose over the clip
+    athletes/<athlete id>/results/<clip sha256>/<attempt>/keyframes/  key frames, lines drawn
     _incoming/<random>                                          multipart uploads being received
     _tus/<upload id>, _tus/<upload id>.info                     resumable uploads in progress
 

@@ -10,8 +10,11 @@ worker still holds the lease. Every way it can end is a state of the job row, ne
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ from backend.accounts.models import utcnow
 from backend.clips import service
 from backend.clips.models import Clip, ClipUpload
 from backend.clips.pipeline import KEYFRAME_SUFFIXES, AnalysisFailed, analyse_clip, athlete_info
-from backend.clips.storage import LocalStorage, get_storage, results_prefix, sha256_file
+from backend.clips.storage import LocalStorage, Storage, get_storage, results_prefix, sha256_file
 from backend.jobs import lease as leases
 from backend.jobs.lease import JobTimedOut, Lease, LeaseLost, WorkerStopping
 from backend.jobs.models import AnalysisJob
@@ -44,7 +47,10 @@ def run_analysis_job(runtime: JobRuntime, job_id: int) -> None:
     if job is None:
         logger.info("job %s: not queued any more, nothing to do", job_id)
         return
-    work = runtime.settings.resolved_data_dir / "tmp" / "jobs" / f"{job_id}-{job.attempts}"
+    # The lease owner is in the name: a worker that lost the job and one that took it over
+    # may run the same attempt number at once, each in a folder of its own.
+    work = (runtime.settings.resolved_data_dir / "tmp" / "jobs"
+            / f"{job_id}-{job.attempts}-{_owner_tag(owner)}")
     shutil.rmtree(work, ignore_errors=True)
     logger.info("job %s: attempt %s by %s", job_id, job.attempts, owner)
     try:
@@ -80,22 +86,33 @@ def _run(runtime: JobRuntime, job: AnalysisJob, held: Lease, work: Path) -> None
         return
 
     prefix = results_prefix(clip.athlete_id, clip.sha256)
-    outputs = _store_outputs(storage, prefix, output.report, output.track_path,
-                             output.overlay_path, output.keyframe_paths)
-    with Session(engine, expire_on_commit=False) as session:
-        if not leases.complete(session, job.id, held.owner):  # type: ignore[arg-type]
-            session.rollback()
-            logger.warning("job %s: lease lost before saving; results discarded", job.id)
-            if session.get(Clip, clip.id) is None:
-                storage.delete_tree(prefix)  # the clip was deleted while it was analysed
-            return
-        fresh = session.get(Clip, clip.id)
-        if fresh is None:
-            session.rollback()
-            return
-        service.save_analysis(session, fresh, outputs)
-        service.update_plan(session, fresh, outputs.report)
-        session.commit()
+    # Each attempt writes under a folder of its own, so a worker that lost its lease (and
+    # does not know it yet) can never overwrite files a report already points at.
+    attempt_prefix = f"{prefix}/{attempt_folder(job.id, job.attempts, held.owner)}"  # type: ignore[arg-type]
+    try:
+        outputs = _store_outputs(storage, attempt_prefix, output.report, output.track_path,
+                                 output.overlay_path, output.keyframe_paths)
+        with Session(engine, expire_on_commit=False) as session:
+            if not leases.complete(session, job.id, held.owner):  # type: ignore[arg-type]
+                session.rollback()
+                logger.warning("job %s: lease lost before saving; results discarded", job.id)
+                storage.delete_tree(attempt_prefix)
+                if session.get(Clip, clip.id) is None:
+                    storage.delete_tree(prefix)  # the clip was deleted while it was analysed
+                return
+            fresh = session.get(Clip, clip.id)
+            if fresh is None:
+                session.rollback()
+                storage.delete_tree(attempt_prefix)
+                return
+            service.save_analysis(session, fresh, outputs)
+            service.update_plan(session, fresh, outputs.report)
+            session.commit()
+    except BaseException:
+        storage.delete_tree(attempt_prefix)
+        raise
+    # Committed: the report points at this attempt's files; earlier attempts' go.
+    _delete_other_attempts(storage, prefix, attempt_prefix)
     logger.info("job %s: succeeded", job.id)
 
 
@@ -140,10 +157,27 @@ def _end(runtime: JobRuntime, held: Lease, how: str, code: str = "", message: st
         runtime.enqueue(job_id, delay_s=delay_s)
 
 
+def _owner_tag(owner: str) -> str:
+    """A short, file-name-safe token of the lease owner (host:pid:thread:random)."""
+    return hashlib.sha256(owner.encode()).hexdigest()[:12]
+
+
+def attempt_folder(job_id: int, attempt: int, owner: str) -> str:
+    """The results folder of one attempt of one job by one worker."""
+    return f"job-{job_id}-attempt-{attempt}-{_owner_tag(owner)}"
+
+
+def _delete_other_attempts(storage: Storage, prefix: str, keep: str) -> None:
+    folders = {key[len(prefix) + 1:].split("/", 1)[0] for key in storage.keys(prefix)}
+    keep_name = keep[len(prefix) + 1:]
+    for folder in folders - {keep_name}:
+        storage.delete_tree(f"{prefix}/{folder}")
+
+
 def _store_outputs(storage: LocalStorage, prefix: str, report: dict[str, object],
                    track_path: Path, overlay_path: Path | None,
                    keyframe_paths: list[Path]) -> service.StoredOutputs:
-    """Move the results into storage, at paths made from the clip's hash."""
+    """Move the results into storage under ``prefix`` (the attempt's own folder)."""
     track_sha, _ = sha256_file(track_path)
     track_key = f"{prefix}/track.npz"
     storage.put(track_path, track_key)
@@ -152,7 +186,6 @@ def _store_outputs(storage: LocalStorage, prefix: str, report: dict[str, object]
         overlay_sha, _ = sha256_file(overlay_path)
         overlay_key = f"{prefix}/overlay.mp4"
         storage.put(overlay_path, overlay_key)
-    storage.delete_tree(f"{prefix}/keyframes")  # a previous attempt may have named them others
     keyframes = []
     for path in keyframe_paths:
         name = "".join(c if c.isalnum() or c in "._-" else "_" for c in path.name)
@@ -182,3 +215,46 @@ def purge_expired_uploads(runtime: JobRuntime) -> int:
         session.exec(delete(ClipUpload).where(col(ClipUpload.id).in_(expired)))
         session.commit()
     return len(expired)
+
+
+def purge_stale_files(runtime: JobRuntime) -> int:
+    """Delete files nothing will finish or fetch, untouched for ``upload_expire_hours``:
+    multipart uploads cut off mid-body and export archives whose download never ended (both
+    in ``_incoming``), and tus files without an upload row (a crash between the file and the
+    row, or a row purged while its file was locked). A file still being written is touched
+    by every chunk, so it never looks stale."""
+    storage = get_storage(runtime.settings)
+    cutoff = time.time() - runtime.settings.upload_expire_hours * 3600
+    removed = 0
+    for path in _files(storage.incoming_dir):
+        if _older(path, cutoff):
+            removed += _unlink(path)
+    tus_files = _files(storage.tus_dir)
+    if tus_files:
+        with Session(runtime.engine) as session:
+            known = set(session.exec(select(ClipUpload.id)).all())
+        for path in tus_files:
+            upload_id = path.name.lstrip(".").split(".", 1)[0]
+            if upload_id not in known and _older(path, cutoff):
+                removed += _unlink(path)
+    return removed
+
+
+def _files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return [p for p in directory.iterdir() if p.is_file()]
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except OSError:
+        return False
+
+
+def _unlink(path: Path) -> int:
+    with contextlib.suppress(OSError):
+        path.unlink()
+        return 1
+    return 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,15 +36,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DataError
 from tuspyserver import create_tus_router
 from tuspyserver.lock import acquire_upload_lock
 from tuspyserver.storage import TusStorage
 
 from backend.accounts.models import User, utcnow
-from backend.api.deps import AthleteUser, SessionDep, SettingsDep
+from backend.api.deps import AthleteUser, SessionDep, SettingsDep, release_connection
 from backend.clips import service
 from backend.clips.multipart import ReceivedFile, too_large
 from backend.clips.schemas import ClipOptions
@@ -51,8 +53,12 @@ from backend.clips.storage import LocalStorage, get_storage, sha256_file
 from backend.core.config import Settings
 from backend.core.errors import ERROR_RESPONSES, DomainError, InvalidInputError
 
+logger = logging.getLogger(__name__)
+
 CLIP_ID_HEADER = "Stridelab-Clip-Id"
 TUS_PREFIX = "uploads"
+TUS_VERSION = "1.0.0"
+PATCH_CONTENT_TYPE = "application/offset+octet-stream"
 LOCK_TIMEOUT_S = 10.0
 _UID_LENGTH = 32
 
@@ -207,6 +213,50 @@ class ClipTusStorage(TusStorage):
 
 # --------------------------------------------------------------------------- dependencies
 
+class TusVersionError(DomainError):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    code = "tus_version_unsupported"
+
+
+class TusContentTypeError(DomainError):
+    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    code = "tus_content_type"
+
+
+class TusLengthError(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "tus_length_invalid"
+
+
+class UploadFailedError(DomainError):
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    code = "upload_failed"
+
+
+def _check_patch_headers(request: Request) -> None:
+    """tuspyserver checks these in the route, after its dependency has already written the
+    body: checked here, before a byte is read, a refused PATCH leaves the upload as it was."""
+    if request.headers.get("tus-resumable") != TUS_VERSION:
+        raise TusVersionError(f"Send the header 'Tus-Resumable: {TUS_VERSION}' (tus-js-client "
+                              "and tuspy do): this server speaks tus 1.0.0 only.",
+                              headers={"Tus-Version": TUS_VERSION})
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != PATCH_CONTENT_TYPE:
+        raise TusContentTypeError(f"A tus PATCH must have 'Content-Type: {PATCH_CONTENT_TYPE}' "
+                                  "(the upload was left as it was; send the bytes again with "
+                                  "that header).")
+
+
+def _check_creation_length(request: Request) -> None:
+    raw_length = request.headers.get("upload-length")
+    if raw_length is not None:
+        if not raw_length.strip().isdigit():
+            raise TusLengthError("Upload-Length must be the file's size in bytes (a whole "
+                                 "number, 0 or more).")
+    elif request.headers.get("upload-defer-length") != "1":
+        raise TusLengthError("Send the file's size in bytes as Upload-Length (or "
+                             "'Upload-Defer-Length: 1' when it is not known yet).")
+
 def _empty_upload() -> InvalidInputError:
     return InvalidInputError("The file is empty (0 bytes): nothing of the clip arrived. Pick "
                              "the clip again and upload it once more.", code="empty_file")
@@ -222,6 +272,8 @@ def tus_access(request: Request, athlete: AthleteUser, session: SessionDep) -> U
     upload_id = _upload_id(request)
     if upload_id is not None:
         service.owned_upload(session, upload_id, athlete)
+    # A PATCH streams its body for as long as the phone takes: hold no connection meanwhile.
+    release_connection(session)
     return athlete
 
 
@@ -230,8 +282,14 @@ TusAthlete = Annotated[User, Depends(tus_access)]
 
 def tus_file_dep(request: Request, athlete: TusAthlete, session: SessionDep,
                  settings: SettingsDep) -> Callable[[dict[str, str]], dict[str, str] | None]:
-    """tuspyserver's per-request file hook: on creation, the new upload's id and owner row."""
+    """tuspyserver's per-request file hook: on creation, the new upload's id and owner row.
+
+    It runs before tuspyserver reads a PATCH body, so the checks that must come before any
+    byte is written live here too."""
+    if request.method == "PATCH":
+        _check_patch_headers(request)
     if request.method == "POST" and _upload_id(request) is None:
+        _check_creation_length(request)
         if request.headers.get("upload-concat"):
             raise InvalidInputError("Concatenated uploads are not supported: send the clip as "
                                     "one upload (it resumes on its own).",
@@ -287,7 +345,13 @@ def tus_complete_dep(request: Request, response: Response, athlete: TusAthlete,
         if upload_id is None:  # a zero-length upload "completes" at creation: not a clip
             await tus_storage.delete(path.name)
             raise _empty_upload()
-        upload = service.owned_upload(session, upload_id, athlete)
+        upload = await run_in_threadpool(service.owned_upload, session, upload_id, athlete)
+        if upload.completed_at is not None:
+            # Completed before (a client that missed the last response sends an empty PATCH
+            # at the end offset): the clip it became, and nothing run again.
+            if upload.clip_id is not None:
+                response.headers[CLIP_ID_HEADER] = str(upload.clip_id)
+            return
         try:
             options = ClipOptions.parse(metadata)
             digest, size = await asyncio.to_thread(sha256_file, path)
@@ -298,13 +362,21 @@ def tus_complete_dep(request: Request, response: Response, athlete: TusAthlete,
                 service.register_clip, session, athlete=athlete, received=received,
                 options=options, settings=settings, storage=get_storage(settings),
                 enqueue=get_jobs(request).enqueue)
-        except DomainError:
+            upload.completed_at = utcnow()
+            upload.clip_id = clip.id
+            session.add(upload)
+            await run_in_threadpool(session.flush)
+        except (DomainError, DataError):
             await tus_storage.delete(upload_id)  # refused: the upload is over
             raise
-        upload.completed_at = utcnow()
-        upload.clip_id = clip.id
-        session.add(upload)
-        await run_in_threadpool(session.flush)
+        except Exception as exc:
+            # Never leave an upload at its end offset with no clip (HEAD would tell the
+            # client it is done): it is over, and the athlete is told to send it again.
+            logger.exception("upload %s: completion failed", upload_id)
+            await tus_storage.delete(upload_id)
+            raise UploadFailedError(
+                "The upload arrived but could not be filed because of a problem on our side. "
+                "Upload the clip again.") from exc
         response.headers[CLIP_ID_HEADER] = str(clip.id)
 
     return complete

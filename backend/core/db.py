@@ -26,8 +26,9 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 
-def make_engine(url: str) -> Engine:
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+def make_engine(url: str, **pool_options: Any) -> Engine:
+    """``pool_options`` (pool_size, max_overflow, pool_timeout) go to the connection pool."""
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, **pool_options}
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":

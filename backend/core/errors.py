@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -111,6 +112,19 @@ def install_error_handlers(app: FastAPI) -> None:
             content={"detail": _humanise_validation(exc), "code": "invalid_input",
                      "errors": errors},
         )
+
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        # The database (DataError) or its driver (OverflowError: SQLite's refuses integers
+        # past 64 bits) refused a value: the input was wrong, not the server. Routes bound
+        # their inputs; this is the safety net.
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": "A value in the request is out of range (too large a number, "
+                     "or a date the database cannot store): check the values you sent.",
+                     "code": "value_out_of_range"})
+
+    app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(OverflowError, _out_of_range)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

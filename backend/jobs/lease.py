@@ -113,6 +113,20 @@ def retry_later(session: Session, job_id: int, owner: str, message: str) -> bool
                 enqueued_at=now)
 
 
+def requeue_failed(session: Session, job_id: int) -> bool:
+    """A failed job starts over (attempts from 0, error cleared), only if it is still failed:
+    the athlete sent the clip again after a failure that was not the clip's fault."""
+    now = utcnow()
+    result = session.execute(
+        update(AnalysisJob)
+        .where(col(AnalysisJob.id) == job_id, col(AnalysisJob.status) == JobStatus.failed.value)
+        .values(status=JobStatus.queued.value, stage="queued", progress=0, attempts=0,
+                error_code=None, error_message=None, lease_owner=None, lease_expires_at=None,
+                started_at=None, finished_at=None, enqueued_at=now, updated_at=now)
+        .execution_options(synchronize_session="fetch"))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 class Lease:
     """The running worker's hold on a job: a heartbeat thread renews it and writes progress.
 

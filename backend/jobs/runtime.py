@@ -72,12 +72,14 @@ class JobRuntime:
     # ----------------------------------------------------------------- running
 
     def housekeeping(self) -> ReapResult:
-        """One round of the periodic work: the reaper, then expired uploads."""
+        """One round of the periodic work: the reaper, then expired uploads and abandoned
+        files (partial multipart uploads, export archives, orphan tus files)."""
         result = reap(self.engine, self.settings, self.enqueue)
         try:
-            from backend.clips.tasks import purge_expired_uploads
+            from backend.clips.tasks import purge_expired_uploads, purge_stale_files
 
             purge_expired_uploads(self)
+            purge_stale_files(self)
         except Exception:
             logger.exception("clean-up of expired uploads failed")
         return result

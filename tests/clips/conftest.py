@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from backend.jobs.runtime import JobRuntime
-from tests.clips.media import make_clip
+from tests.clips.media import bad_corpus, make_clip
 
 TERMINAL = ("succeeded", "failed")
 
@@ -28,6 +28,12 @@ def run_clip(media_dir: Path) -> Path:
     """3.2 s of real footage (re-timed from the 1.67 s source), small frames: analysed in
     about two seconds."""
     return make_clip(media_dir / "run.mp4", seconds=3.2, fps=30, size=(360, 640))
+
+
+@pytest.fixture(scope="session")
+def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The corpus of bad files (tests/clips/media.py), made once for the session."""
+    return bad_corpus(tmp_path_factory.mktemp("bad"))
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Test media made with PyAV and numpy: real-clip footage re-timed to the lengths and frame
 rates the tests need, and a corpus of bad files (empty, random bytes, an image named .mp4,
-text, truncated and header-only MP4s, audio only, too short, too few frames per second)."""
+text, truncated and header-only MP4s, audio only, an unknown codec, too short, too few frames
+per second)."""
 
 from __future__ import annotations
 
@@ -119,6 +120,14 @@ def header_only(src: Path, dst: Path) -> Path:
     return dst
 
 
+def unknown_codec(src: Path, dst: Path) -> Path:
+    """The MP4 with its codec tag ('avc1') overwritten: a container no decoder can read."""
+    data = src.read_bytes()
+    assert b"avc1" in data
+    dst.write_bytes(data.replace(b"avc1", b"zzzz"))
+    return dst
+
+
 def bad_corpus(directory: Path) -> dict[str, Path]:
     """name -> a file that must be refused (or fail its job) with a readable reason."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -134,6 +143,7 @@ def bad_corpus(directory: Path) -> dict[str, Path]:
         "truncated_faststart_mp4": truncate(good_faststart, directory / "truncated_fs.mp4", 0.5),
         "header_only_mp4": header_only(good_faststart, directory / "header_only.mp4"),
         "audio_only": make_audio_only(directory / "audio.mp4"),
+        "unknown_codec": unknown_codec(good, directory / "unknown_codec.mp4"),
         "too_short": make_clip(directory / "short.mp4", seconds=1.5, fps=30),
         "low_fps": make_clip(directory / "ten_fps.mp4", seconds=5, fps=10),
     }

@@ -10,19 +10,25 @@ import hashlib
 import io
 import json
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from backend import gait
 from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric
 from backend.core.config import Settings
+from backend.gait.types import AthleteInfo, Report
 from backend.jobs.models import AnalysisJob
 from backend.jobs.runtime import JobRuntime
+from backend.pose.track import Track
 from tests.clips.conftest import upload, wait_for_clip
 from tests.conftest import Accounts
+from tests.gait.synthetic import make_runner
 
 
 def _sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
@@ -34,8 +40,25 @@ def _sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
     return events
 
 
+@lru_cache(maxsize=1)
+def _hip_drop_track() -> Track:
+    """A synthetic runner whose pelvis drops 9 degrees each stance: the analysis finds
+    hip_drop on both sides (the real test footage, people walking, yields no faults)."""
+    return make_runner(pelvic_drop_deg=9.0).track
+
+
 async def test_upload_to_report(client: httpx.AsyncClient, accounts: Accounts, engine: Engine,
-                                settings: Settings, jobs: JobRuntime, run_clip: Path) -> None:
+                                settings: Settings, jobs: JobRuntime, run_clip: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pose engine runs on the clip as usual; the running-form analysis reads the
+    # synthetic runner's track instead, so that the report has faults to store as rows.
+    real_analyze = gait.analyze
+
+    def analyze_hip_drop(_track: Track, view: str = "auto",
+                         athlete: AthleteInfo | None = None) -> Report:
+        return real_analyze(_hip_drop_track(), view, athlete)
+
+    monkeypatch.setattr(gait, "analyze", analyze_hip_drop)
     athlete = await accounts.register("athlete")
     headers = athlete["headers"]
     resp = await upload(client, headers, run_clip, treadmill_speed_kmh="11.5")
@@ -94,9 +117,18 @@ async def test_upload_to_report(client: httpx.AsyncClient, accounts: Accounts, e
         metrics = session.exec(select(ClipMetric).where(ClipMetric.clip_id == clip_id)).all()
         clip_row = session.get(Clip, clip_id)
     assert clip_row is not None
-    assert sorted((f.code, f.side) for f in faults) == sorted(
-        (f["code"], f.get("side")) for f in body["faults"])
-    assert all(f.athlete_id == athlete["id"] and f.recorded_at for f in faults)
+    assert body["faults"], "the synthetic runner's hip drop was not reported"
+    assert {(f["code"], f["side"]) for f in body["faults"]} == {("hip_drop", "left"),
+                                                                ("hip_drop", "right")}
+    assert len(faults) == len(body["faults"])
+    rows = {(f.code, f.side): f for f in faults}
+    for fault in body["faults"]:
+        row = rows[(fault["code"], fault.get("side"))]
+        assert row.athlete_id == athlete["id"] and row.clip_id == clip_id
+        assert row.severity == fault["severity"]
+        assert row.value == pytest.approx(fault["value"])
+        assert row.confidence == pytest.approx(fault["confidence"])
+        assert row.recorded_at == clip_row.recorded_at
     assert {m.key for m in metrics} == set(body["metrics"])
     cadence = next(m for m in metrics if m.key == "cadence_spm")
     assert cadence.value == body["metrics"]["cadence_spm"]["value"]

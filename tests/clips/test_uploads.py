@@ -17,7 +17,7 @@ from backend.clips.models import Clip
 from backend.core.config import Settings
 from backend.jobs.runtime import JobRuntime
 from tests.clips.conftest import upload, wait_for_clip
-from tests.clips.media import bad_corpus, make_clip, make_empty_scene
+from tests.clips.media import make_clip, make_empty_scene
 from tests.conftest import Accounts
 
 LIMIT_MB = 2
@@ -33,12 +33,12 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    directory = tmp_path_factory.mktemp("bad")
-    files = bad_corpus(directory)
-    files["too_long"] = make_clip(directory / "long.mp4", seconds=MAX_DURATION_S + 1, fps=30,
-                                  size=(90, 160))
-    return files
+def corpus(tmp_path_factory: pytest.TempPathFactory,
+           bad_files: dict[str, Path]) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("long")
+    return {**bad_files, "too_long": make_clip(directory / "long.mp4",
+                                               seconds=MAX_DURATION_S + 1, fps=30,
+                                               size=(90, 160))}
 
 
 # What the athlete must read in the refusal of each bad file (what is wrong, and what to do).
@@ -51,6 +51,7 @@ EXPECTED = {
     "truncated_faststart_mp4": ("damaged", "Upload the original clip again"),
     "header_only_mp4": ("damaged", "Upload the original clip again"),
     "audio_only": ("only sound", "Film"),
+    "unknown_codec": ("cannot decode", "Film"),
     "too_short": ("at least 3 s", "Film"),
     "too_long": ("long", "Trim"),
     "low_fps": ("10 frames per second", "30 or 60 fps"),
@@ -102,6 +103,13 @@ async def test_bad_form_fields(client: httpx.AsyncClient, accounts: Accounts,
     assert not_multipart.status_code == 422 and "multipart" in not_multipart.json()["detail"]
     bad_view = await upload(client, athlete["headers"], corpus["too_short"], view="overhead")
     assert bad_view.status_code == 422 and "view" in bad_view.json()["detail"]
+    # Dates a database cannot store in UTC (year 0), and dates no phone clip has.
+    for recorded_at in ("0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00", "1999-12-31T23:00Z",
+                        "9999-12-31T23:59:59-14:00", "2999-01-01T00:00:00Z"):
+        bad_date = await upload(client, athlete["headers"], corpus["too_short"],
+                                recorded_at=recorded_at)
+        assert bad_date.status_code == 422, (recorded_at, bad_date.text)
+        assert "recorded_at" in bad_date.json()["detail"], bad_date.text
 
 
 async def _multipart_stream(chunks: int, chunk_size: int,
@@ -167,3 +175,25 @@ async def test_oversized_upload_is_refused_and_nothing_kept(
     with Session(engine) as session:
         assert not session.exec(select(Clip)).all()
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def _padded_stream(pad_chunks: int, chunk_size: int) -> AsyncIterator[bytes]:
+    """A tiny file, then bytes after the closing boundary (an epilogue, which the parser
+    skips): not the file's bytes, but the server reads them all the same."""
+    yield (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
+           f"filename=\"x.mp4\"\r\n\r\ntiny\r\n--{BOUNDARY}--\r\n").encode()
+    for _ in range(pad_chunks):
+        yield b"a" * chunk_size
+
+
+async def test_every_body_byte_counts_toward_the_limit(client: httpx.AsyncClient,
+                                                       accounts: Accounts,
+                                                       settings: Settings) -> None:
+    athlete = await accounts.register("athlete")
+    resp = await client.post(
+        "/api/v1/clips", headers={**athlete["headers"],
+                                  "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        content=_padded_stream(64, 64 * 1024))  # a 4-byte file, then 4 MB
+    assert resp.status_code == 413, resp.text
+    assert f"larger than {LIMIT_MB} MB" in resp.json()["detail"]
+    assert _incoming_sizes(settings) == []

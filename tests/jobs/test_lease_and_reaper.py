@@ -250,3 +250,60 @@ def test_stopping_worker_requeues_and_missing_file_fails(
     job = _job(engine, job_id)
     assert job.status == "failed" and job.error_code == "clip_missing"
     assert "Upload the clip again" in (job.error_message or "")
+
+
+def test_a_stale_worker_writes_nothing_visible(engine: Engine, settings: Settings,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker A's lease expires mid-analysis (it hung); the reaper hands the job to worker B,
+    which finishes and commits. When A finally finishes, it must not touch the files B's
+    report points at: each attempt writes under its own folder, and A's goes."""
+    from pathlib import Path
+
+    from backend.clips import tasks
+    from backend.clips.pipeline import AnalysisOutput
+    from backend.clips.storage import results_prefix
+
+    clip_id, job_id = _clip_with_job(engine)
+    _store_clip_file(engine, settings, clip_id)
+    queued: list[tuple[int, float | None]] = []
+    runtime = _runtime(engine, settings, queued)
+    workers: list[str] = []
+
+    def analyse(clip_path: Path, *, out_dir: Path, **_: object) -> AnalysisOutput:
+        who = "stale" if not workers else "current"
+        workers.append(who)
+        if who == "stale":
+            _expire(engine, job_id)
+            assert reap(engine, settings, lambda _job_id: None).requeued == [job_id]
+            run_analysis_job(runtime, job_id)  # worker B, start to finish
+        frames = out_dir / "keyframes"
+        frames.mkdir(parents=True)
+        for name in ("track.npz", "overlay.mp4", f"keyframes/{who}.jpg"):
+            (out_dir / name).write_bytes(who.encode())
+        return AnalysisOutput(report={"schema_version": who, "view": "rear", "faults": [],
+                                      "metrics": {}},
+                              track_path=out_dir / "track.npz",
+                              overlay_path=out_dir / "overlay.mp4",
+                              keyframe_paths=[frames / f"{who}.jpg"])
+
+    monkeypatch.setattr(tasks, "analyse_clip", analyse)
+    run_analysis_job(runtime, job_id)  # worker A
+    assert workers == ["stale", "current"]
+
+    storage = get_storage(settings)
+    with Session(engine) as session:
+        job = session.get(AnalysisJob, job_id)
+        report = session.exec(select(AnalysisReport)
+                              .where(AnalysisReport.clip_id == clip_id)).one()
+        clip = session.get(Clip, clip_id)
+    assert job is not None and job.status == "succeeded" and job.attempts == 2
+    assert report.schema_version == "current" and clip is not None
+    keys = [report.track_key, report.overlay_key, *(k["key"] for k in report.keyframes)]
+    for key in keys:
+        assert key is not None and storage.local_path(key).read_bytes() == b"current", key
+    assert [k["name"] for k in report.keyframes] == ["current.jpg"]
+    # Nothing of the stale attempt is left in storage.
+    stored = list(storage.keys(results_prefix(clip.athlete_id, clip.sha256)))
+    assert sorted(stored) == sorted(keys)
+    work = settings.resolved_data_dir / "tmp" / "jobs"
+    assert not work.exists() or not list(work.iterdir())
