@@ -7,12 +7,24 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from backend.cli.pose import (
+    OutputPathError,
+    check_output_dir,
+    check_output_file,
+    is_write_error,
+    output_error,
+    pose_progress,
+)
 from backend.gait.types import AthleteInfo, Report
+
+if TYPE_CHECKING:
+    from backend.pose.track import Track
 
 console = Console(stderr=True)
 # Piped or captured output gets a fixed width wide enough for the metric table.
@@ -113,7 +125,36 @@ def _write(report: Report, out: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
     except OSError as exc:
-        raise _fail(f"Cannot write the report to {out}: {exc.strerror or exc}.") from exc
+        raise _fail(output_error(exc, "report", out)) from exc
+
+
+def _check_outputs(out: Path, pictures: Path | None = None, overlay: Path | None = None,
+                   track_out: Path | None = None) -> tuple[Path | None, Path | None]:
+    """Every output path checked (directories created) before any work, so a typo costs a
+    second, not a whole clip through the pose engine. Returns the overlay and the track path
+    as they will be written (the track with ``.npz``)."""
+    try:
+        check_output_file(out, "report")
+        if pictures is not None:
+            check_output_dir(pictures, "pictures")
+        if overlay is not None:
+            overlay = check_output_file(overlay, "overlay")
+        if track_out is not None:
+            track_out = check_output_file(track_out, "track", suffix=".npz")
+    except OutputPathError as exc:
+        raise _fail(str(exc)) from exc
+    return overlay, track_out
+
+
+def _pictures(report: Report, track: Track, pictures: Path,
+              frames: dict[float, Any] | None = None) -> None:
+    from backend.gait.pictures import render
+
+    try:
+        paths = render(report, track, pictures, frames=frames)
+    except OSError as exc:
+        raise _fail(output_error(exc, "pictures", pictures)) from exc
+    console.print(f"{len(paths)} pictures written to {pictures}", markup=False)
 
 
 def print_report_summary(report: Report, to: Console | None = None) -> None:
@@ -158,6 +199,7 @@ def register(app: typer.Typer) -> None:
         if not track_path.is_file():
             raise _fail(f"{track_path}: no such file. Give the .npz track written by the pose "
                         "engine (stridelab analyze CLIP does pose and analysis in one go).")
+        _check_outputs(out, pictures)
         try:
             track = Track.load(track_path)
         except TrackFormatError as exc:
@@ -165,10 +207,7 @@ def register(app: typer.Typer) -> None:
         report = analyze(track, view.value, athlete)
         _write(report, out)
         if pictures is not None:
-            from backend.gait.pictures import render
-
-            paths = render(report, track, pictures)
-            console.print(f"{len(paths)} pictures written to {pictures}", markup=False)
+            _pictures(report, track, pictures)
         _show(report, out)
 
     @app.command("analyze")
@@ -180,7 +219,8 @@ def register(app: typer.Typer) -> None:
                                             help="Also write an MP4 with the skeleton drawn."),
         pictures: Path | None = PICTURES,
         track_out: Path | None = typer.Option(None, "--track-out", dir_okay=False,
-                                              help="Also save the landmark track (.npz)."),
+                                              help="Also save the landmark track (.npz, "
+                                              "appended if the name lacks it)."),
         height_m: float | None = HEIGHT,
         leg_length_m: float | None = LEG,
         treadmill_speed_mps: float | None = SPEED,
@@ -188,24 +228,39 @@ def register(app: typer.Typer) -> None:
         """Track the runner in a clip and analyse the running form, in one go."""
         from backend.gait import analyze
         from backend.pose import PoseError, run_pose
+        from backend.pose.video import open_video
 
         athlete = _athlete(height_m, leg_length_m, treadmill_speed_mps)
         if not clip.is_file():
             raise _fail(f"{clip}: no such file.")
+        overlay, track_out = _check_outputs(out, pictures, overlay, track_out)
         try:
-            track = run_pose(clip, overlay_path=overlay)
+            open_video(clip)  # a bad clip is reported before any progress bar appears
+            progress, on_frame = pose_progress(clip)
+            with progress:
+                track = run_pose(clip, overlay_path=overlay, progress=on_frame)
         except PoseError as exc:
             raise _fail(str(exc)) from exc
+        except Exception as exc:
+            if not is_write_error(exc):
+                raise
+            raise _fail(output_error(exc, "overlay", overlay or clip)) from exc
         if track_out is not None:
-            track.save(track_out)
+            try:
+                track.save(track_out)
+            except OSError as exc:
+                raise _fail(output_error(exc, "track", track_out)) from exc
+            console.print(f"Track written to {track_out}", markup=False, highlight=False)
         report = analyze(track, view.value, athlete)
         _write(report, out)
         if pictures is not None:
-            from backend.gait.pictures import clip_frames, render
+            from backend.gait.pictures import clip_frames
 
-            times = _key_times(report)
-            paths = render(report, track, pictures, frames=clip_frames(clip, times))
-            console.print(f"{len(paths)} pictures written to {pictures}", markup=False)
+            try:
+                frames = clip_frames(clip, _key_times(report))
+            except PoseError as exc:
+                raise _fail(str(exc)) from exc
+            _pictures(report, track, pictures, frames)
         _show(report, out)
 
 

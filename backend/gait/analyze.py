@@ -3,6 +3,7 @@ faults, chain."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -66,21 +67,39 @@ def _whole_body_fraction(track: Track) -> float:
     return float(np.mean(inside & seen))
 
 
+def _visible_fraction(clean: CleanTrack) -> float:
+    """Frames with the person, counting those in gaps short enough to interpolate
+    (GAP_INTERPOLATE_MAX_S) as seen: the cleaner bridges them, so a track missing every other
+    frame is fully usable."""
+    found = clean.person_found
+    ts = clean.frame_times_s
+    idx = np.flatnonzero(found)
+    if idx.size == 0:
+        return 0.0
+    seen = found.copy()
+    dt = 1.0 / clean.fps_measured if clean.fps_measured > 0 else 0.0
+    for a, b in itertools.pairwise(idx.tolist()):
+        if b - a > 1 and ts[b] - ts[a] - dt <= th.GAP_INTERPOLATE_MAX_S + 1e-6:
+            seen[a + 1 : b] = True
+    return float(seen.sum())
+
+
 def _camera_steady(clean: CleanTrack, ge: GaitEvents, view: str,
                    ) -> tuple[bool | None, float | None]:
     """The stance foot's path must be a straight line (still on the ground, or carried at belt
     speed); a moving camera bends it. Residual in leg lengths, median over stances."""
     res = []
     for c in ge.contacts:
-        if c.i_to is None or c.i_to - c.i_ic < 4:
+        if c.i_to is None or c.i_to - c.i_ic < th.MIN_STANCE_FRAMES_STEADY:
             continue
         seg = clean.segments[c.seg]
         n = c.i_to - c.i_ic + 1
-        mid = slice(c.i_ic + n // 4, c.i_to - n // 4 + 1)
+        trim = n // th.STANCE_TRIM_DIVISOR
+        mid = slice(c.i_ic + trim, c.i_to - trim + 1)
         p = seg.p(SIDE_IDX[c.side]["heel" if view == "side" else "ankle"])[mid]
         t = seg.t[mid]
         ok = np.isfinite(p).all(axis=1)
-        if ok.sum() < 3:
+        if ok.sum() < th.MIN_SAMPLES_LINE_FIT:
             continue
         r = []
         for k in range(2):
@@ -88,7 +107,7 @@ def _camera_steady(clean: CleanTrack, ge: GaitEvents, view: str,
             r.append(p[ok, k] - np.polyval(coef, t[ok]))
         rms = float(np.sqrt(np.mean(np.square(r))))
         res.append(rms / ge.scales[c.seg].leg_px)
-    if len(res) < 4:
+    if len(res) < th.MIN_STANCES_STEADY:
         return None, None
     med = float(np.median(res))
     # A camera that sways between strides leaves each stance's straight path intact but moves
@@ -106,12 +125,12 @@ def _camera_steady(clean: CleanTrack, ge: GaitEvents, view: str,
             y = np.fmax(seg.p(i["heel"])[k, 1], seg.p(i["toe"])[k, 1])
             if np.isfinite(y):
                 pts.append((seg.t[k], y / ge.scales[c.seg].leg_px))
-        if len(pts) >= 6:
+        if len(pts) >= th.MIN_STANCES_GROUND_TREND:
             t, y = np.array(pts).T
             r = y - np.polyval(np.polyfit(t, y, 2), t)
             scatter.extend(r.tolist())
-    if len(scatter) >= 12:
-        spread = 1.4826 * float(np.median(np.abs(np.asarray(scatter))))
+    if len(scatter) >= th.MIN_GROUND_RESIDUALS:
+        spread = th.MAD_TO_SD * float(np.median(np.abs(np.asarray(scatter))))
         if spread > th.STANCE_GROUND_MAX_SCATTER_LEG:
             return False, max(med, spread)
     return med <= th.STANCE_PATH_MAX_RESIDUAL_LEG, med
@@ -134,9 +153,12 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
                     fps_measured=clean.fps_measured if track.n_frames > 1 else None,
                     fps_nominal=track.fps_nominal, n_segments=len(clean.segments))
     n = max(1, track.n_frames)
-    q.person_visible_fraction = round(float(track.found.sum()) / n, 3)
+    q.person_visible_fraction = round(_visible_fraction(clean) / n, 3)
     q.whole_body_fraction = round(_whole_body_fraction(track), 3)
     q.n_steps = len(ge.steps)
+    # Known only when the athlete says so (a belt speed); the analysis itself treats treadmill
+    # and overground alike (foot heights against a running ground line).
+    q.treadmill = True if athlete is not None and athlete.treadmill_speed_mps else None
     advice: list[str] = []
 
     def unfit(reason: str, *tips: str) -> None:
@@ -161,7 +183,7 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
     elif track.n_frames > 1 and fps < th.FPS_MIN_CONTACT_TIME:
         q.warnings.append(f"{fps:.0f} fps: contact times are withheld (60 fps or more needed).")
     if q.n_steps < th.MIN_STEPS:
-        unfit(f"Only {q.n_steps} running steps could be found; at least {th.MIN_STEPS} are "
+        unfit(f"Not enough running steps: {q.n_steps} found, at least {th.MIN_STEPS} "
               "needed.", FILM_AGAIN["steps"], FILM_AGAIN["running"])
     steady, resid = _camera_steady(clean, ge, vinfo.used)
     q.camera_steady = steady
@@ -198,7 +220,7 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
         if roll is not None and math.isfinite(roll):
             q.camera_roll_deg = round(roll, 2)
             ctx.roll_deg = roll
-            if abs(roll) > 1.0:
+            if abs(roll) > th.ROLL_WARN_DEG:
                 q.warnings.append(f"The camera is rolled by about {roll:.1f} degrees; "
                                   "horizontal angles were corrected for it.")
 
@@ -214,7 +236,7 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
     else:
         metrics = compute(ctx)
         events = ge.to_events(method)
-        faults = rules(metrics)
+        faults = rules(metrics, clean.fps_measured)
         links = chain(faults, metrics)
         summary = _summary(vinfo, metrics, faults)
     return Report(view=vinfo.used, view_detail=vinfo, clip_quality=q, events=events,

@@ -127,14 +127,14 @@ def _hampel_mask(values: FloatArray, times: FloatArray, floor: float) -> BoolArr
     """True where a sample is an outlier against its neighbours within HAMPEL_WINDOW_S."""
     n = values.size
     out = np.zeros(n, dtype=bool)
-    if n < 5:
+    if n < th.MIN_SAMPLES_HAMPEL:
         return out
     dt = float(np.median(np.diff(times)))
     half = max(2, round(th.HAMPEL_WINDOW_S / 2.0 / max(dt, 1e-6)))
     padded = np.pad(values, half, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
     med = np.median(windows, axis=1)
-    mad = 1.4826 * np.median(np.abs(windows - med[:, None]), axis=1)
+    mad = th.MAD_TO_SD * np.median(np.abs(windows - med[:, None]), axis=1)
     # A floor on the scale: on clean (or synthetic) data the MAD of a still foot is ~0 and
     # every tiny change would look like an outlier.
     scale = np.maximum(mad, floor)
@@ -160,9 +160,9 @@ def lowpass(signal: FloatArray, fs: float, wanted_hz: float) -> FloatArray:
         return out
     b, a = butter(th.BUTTERWORTH_ORDER, wn)
     for s, e in _runs(np.isfinite(signal)):
-        if e - s < 4:
+        if e - s < th.MIN_SAMPLES_FILTER:
             continue
-        padlen = min(3 * max(len(a), len(b)), e - s - 1)
+        padlen = min(th.FILTFILT_PAD_LENGTHS * max(len(a), len(b)), e - s - 1)
         out[s:e] = filtfilt(b, a, signal[s:e], padlen=padlen)
     return out
 
@@ -191,7 +191,7 @@ def clean_track(track: Track) -> CleanTrack:
     found = np.asarray(np.isfinite(lm[:, :, 0]).any(axis=1) & np.isfinite(lm[:, :, 1]).any(axis=1),
                        dtype=bool)
     fps = track.fps_measured if n_frames > 1 else track.fps_nominal
-    dt = 1.0 / fps if fps > 0 else 1.0 / 30.0
+    dt = 1.0 / fps if fps > 0 else 1.0 / th.FPS_FALLBACK
     clean = CleanTrack(
         segments=[],
         frame_times_s=ts,
@@ -208,7 +208,7 @@ def clean_track(track: Track) -> CleanTrack:
     trusted = np.isfinite(lm[:, :, 0]) & np.isfinite(lm[:, :, 1]) & (vis >= th.VISIBILITY_MIN)
     # Scale floor for the Hampel filter: half a percent of the person's height in the image.
     body_h = np.nanmax(lm[found, :, 1], axis=1) - np.nanmin(lm[found, :, 1], axis=1)
-    hampel_floor = max(1.0, 0.005 * float(np.nanmedian(body_h)))
+    hampel_floor = max(1.0, th.HAMPEL_SCALE_FLOOR_BODY * float(np.nanmedian(body_h)))
 
     spans = _person_segments(ts, found, dt)
     for (_a0, a1), (b0, _b1) in itertools.pairwise(spans):
@@ -225,7 +225,7 @@ def clean_track(track: Track) -> CleanTrack:
         real_t = ts[i0 : i1 + 1][frame_ok]
         nearest = np.abs(seg.t[:, None] - real_t[None, :]).min(axis=1) if real_t.size else None
         if nearest is not None:
-            clean.n_interpolated_frames += int(np.sum(nearest > 0.75 * dt))
+            clean.n_interpolated_frames += int(np.sum(nearest > th.INTERPOLATED_SAMPLE_FRAMES * dt))
         clean.segments.append(seg)
     return clean
 
@@ -241,14 +241,14 @@ def _resample_segment(ts: FloatArray, lm: FloatArray, world: FloatArray, trusted
     filled = np.zeros((n, N_LANDMARKS), dtype=bool)
     for j in range(N_LANDMARKS):
         ok = trusted[:, j].copy()
-        if ok.sum() < 4:
+        if ok.sum() < th.MIN_SAMPLES_INTERPOLATE:
             continue
         for c in range(2):
             sel = np.flatnonzero(ok)
             bad = _hampel_mask(lm[sel, j, c], ts[sel], hampel_floor)
             ok[sel[bad]] = False
         sel = np.flatnonzero(ok)
-        if sel.size < 4:
+        if sel.size < th.MIN_SAMPLES_INTERPOLATE:
             continue
         ts_ok = ts[sel]
         # Grid samples inside a landmark gap longer than the limit stay NaN.
@@ -259,12 +259,12 @@ def _resample_segment(ts: FloatArray, lm: FloatArray, world: FloatArray, trusted
         inside = (grid >= ts_ok[0] - 1e-9) & (grid <= ts_ok[-1] + 1e-9)
         usable = inside & (gap <= th.GAP_INTERPOLATE_MAX_S + 1e-6)
         near = np.minimum(np.abs(grid - ts_ok[lo]), np.abs(ts_ok[hi] - grid))
-        filled[:, j] = usable & (near > 0.75 * dt)
+        filled[:, j] = usable & (near > th.INTERPOLATED_SAMPLE_FRAMES * dt)
         for c in range(2):
             xy[usable, j, c] = PchipInterpolator(ts_ok, lm[sel, j, c])(grid[usable])
         vis[usable, j] = np.interp(grid[usable], ts_ok, lm[sel, j, 3])
         w_ok = np.isfinite(world[sel, j, :]).all(axis=1)
-        if w_ok.sum() >= 4:
+        if w_ok.sum() >= th.MIN_SAMPLES_INTERPOLATE:
             for c in range(3):
                 wout[usable, j, c] = np.interp(grid[usable], ts_ok[w_ok], world[sel[w_ok], j, c])
         cutoff = cutoff_for_landmark(j)

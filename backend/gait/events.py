@@ -93,6 +93,7 @@ class Step:
 class SegmentScale:
     leg_px: float  # hip joint centre to ankle, pixels
     leg_m_world: float | None  # the same from the world landmarks, metres
+    leg_px_from_world: bool = False  # leg_px scaled from the world leg and torso
 
 
 @dataclass
@@ -145,10 +146,10 @@ def segment_scale(seg: Segment) -> SegmentScale:
         thigh = np.linalg.norm(w[:, i["hip"]] - w[:, i["knee"]], axis=1)
         shank = np.linalg.norm(w[:, i["knee"]] - w[:, i["ankle"]], axis=1)
         v = (thigh + shank)[np.isfinite(thigh + shank)]
-        if v.size > 10:
+        if v.size > th.WORLD_MIN_SAMPLES:
             wl.append(float(np.median(v)))
     leg_m = float(np.mean(wl)) if wl else None
-    if leg_m is not None and not (0.4 <= leg_m <= 1.3):
+    if leg_m is not None and not (th.WORLD_LEG_MIN_M <= leg_m <= th.WORLD_LEG_MAX_M):
         leg_m = None
     if leg_m is not None:
         # Pixels per metre at the pelvis's depth: the torso (mid-hip to mid-shoulder) in the
@@ -162,12 +163,13 @@ def segment_scale(seg: Segment) -> SegmentScale:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = img / np.linalg.norm(wt, axis=1)
         ratio = ratio[np.isfinite(ratio)]
-        if ratio.size > 10:
+        if ratio.size > th.WORLD_MIN_SAMPLES:
             from_world = float(np.median(ratio)) * leg_m
             # Keep it only when it agrees roughly with the image legs (a bad world estimate
             # must not rescale everything).
-            if np.isfinite(leg_px) and 0.75 * leg_px <= from_world <= 1.35 * leg_px:
-                leg_px = from_world
+            if np.isfinite(leg_px) and (th.WORLD_LEG_AGREE_MIN * leg_px <= from_world
+                                        <= th.WORLD_LEG_AGREE_MAX * leg_px):
+                return SegmentScale(leg_px=from_world, leg_m_world=leg_m, leg_px_from_world=True)
     return SegmentScale(leg_px=leg_px, leg_m_world=leg_m)
 
 
@@ -191,11 +193,11 @@ def foot_down(seg: Segment, side: str, view: str, scale: SegmentScale,
 def _rolling_quantile(x: FloatArray, half: int, q: float) -> FloatArray:
     n = x.shape[0]
     out = np.full(n, np.nan)
-    for k in range(0, n, max(1, half // 8)):
+    for k in range(0, n, max(1, half // th.GROUND_QUANTILE_STRIDE_FRACTION)):
         lo, hi = max(0, k - half), min(n, k + half + 1)
         w = x[lo:hi].ravel()
         w = w[np.isfinite(w)]
-        if w.size >= 8:
+        if w.size >= th.MIN_SAMPLES_QUANTILE:
             out[k] = np.quantile(w, q)
     ok = np.isfinite(out)
     if ok.sum() >= 2:
@@ -261,7 +263,7 @@ def detect(clean: CleanTrack, view: str) -> GaitEvents:
         scale = segment_scale(seg)
         ge.scales.append(scale)
         heights: dict[str, FloatArray] = {}
-        if not np.isfinite(scale.leg_px) or seg.n < 8:
+        if not np.isfinite(scale.leg_px) or seg.n < th.MIN_SAMPLES_QUANTILE:
             ge.heights.append(heights)
             continue
         downs: dict[str, dict[str, FloatArray]] = {}
@@ -287,11 +289,11 @@ def detect(clean: CleanTrack, view: str) -> GaitEvents:
         ge.heights.append(heights)
         hh = np.concatenate([heights["left"], heights["right"]])
         hh = hh[np.isfinite(hh)]
-        if hh.size < 8 or float(np.ptp(hh)) < th.FOOT_MIN_VERTICAL_RANGE_LEG:
+        if hh.size < th.MIN_SAMPLES_QUANTILE or float(np.ptp(hh)) < th.FOOT_MIN_VERTICAL_RANGE_LEG:
             continue
-        low = np.sort(hh)[: max(4, hh.size // 5)]
+        low = np.sort(hh)[: max(4, int(hh.size * th.STANCE_NOISE_LOWEST_FRACTION))]
         sigma = float(np.std(low))
-        eps = max(th.CONTACT_HEIGHT_EPS_LEG, 3.0 * sigma)
+        eps = max(th.CONTACT_HEIGHT_EPS_LEG, th.CONTACT_HEIGHT_NOISE_SIGMAS * sigma)
         thr = min(eps, max(th.EVENT_HEIGHT_LEG, th.EVENT_HEIGHT_NOISE_SIGMAS * sigma))
         for side in ("left", "right"):
             cs, rej = _contacts_in_segment(seg, k, heights[side], eps, thr, side)

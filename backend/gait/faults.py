@@ -79,13 +79,15 @@ TEXT: dict[str, tuple[str, str, list[str]]] = {
 
 
 def _count_factor(n: int) -> float:
-    return min(1.0, 0.4 + 0.6 * n / th.GOOD_STRIDES_PER_SIDE)
+    return min(1.0, th.COUNT_FACTOR_FLOOR
+               + (1.0 - th.COUNT_FACTOR_FLOOR) * n / th.GOOD_STRIDES_PER_SIDE)
 
 
 def _vis_factor(m: Metric) -> float:
     if m.visibility is None:
         return 1.0
-    return float(np.clip((m.visibility - th.VISIBILITY_MIN) / (0.9 - th.VISIBILITY_MIN), 0.2, 1))
+    span = th.VIS_FACTOR_FULL - th.VISIBILITY_MIN
+    return float(np.clip((m.visibility - th.VISIBILITY_MIN) / span, th.VIS_FACTOR_FLOOR, 1))
 
 
 def _values(m: Metric, side: str | None) -> tuple[list[float], list[float], list[str | None]]:
@@ -146,7 +148,9 @@ def _escalate(sev: str) -> str:
     return {"mild": "moderate", "moderate": "marked", "marked": "marked"}[sev]
 
 
-def rules(metrics: dict[str, Metric]) -> list[Fault]:
+def rules(metrics: dict[str, Metric], fps: float | None = None) -> list[Fault]:
+    """The faults the metrics show; ``fps`` (the clip's measured frame rate) sets the
+    contact-time asymmetry's floor of two frames."""
     g = metrics.get
     faults: list[Fault] = []
     faults += _banded("hip_drop", g("pelvic_drop_deg"), th.PELVIC_DROP, per_side=True)
@@ -212,11 +216,19 @@ def rules(metrics: dict[str, Metric]) -> list[Fault]:
     faults += _banded("trunk_lean", g("trunk_lateral_lean_deg"), th.TRUNK_LATERAL_LEAN,
                       per_side=True, notes=["lateral lean toward the stance side"])
 
-    faults += asymmetry(metrics)
+    faults += asymmetry(metrics, fps)
     return faults
 
 
-def asymmetry(metrics: dict[str, Metric]) -> list[Fault]:
+def _asymmetry_severity(ratio: float) -> str:
+    if ratio >= th.ASYMMETRY_MARKED_RATIO:
+        return "marked"
+    return "moderate" if ratio >= th.ASYMMETRY_MODERATE_RATIO else "mild"
+
+
+def asymmetry(metrics: dict[str, Metric], fps: float | None = None) -> list[Fault]:
+    """The largest left/right difference past its limit. ``fps`` is the clip's frame rate:
+    the contact-time limit is at least CONTACT_ASYMMETRY_MIN_FRAMES frames at that rate."""
     best: tuple[float, Fault] | None = None
     for key, sdd in th.ASYMMETRY_SDD.items():
         src = "trunk_lateral_lean_deg" if key == "trunk_lean_deg" else key
@@ -227,10 +239,10 @@ def asymmetry(metrics: dict[str, Metric]) -> list[Fault]:
         ratio = abs(diff) / sdd
         if ratio < 1.0:
             continue
-        sev = "marked" if ratio >= 3 else "moderate" if ratio >= 2 else "mild"
+        sev = _asymmetry_severity(ratio)
         # The weaker side: the one with more drop, adduction, inward knee or lean.
         side = "left" if diff > 0 else "right"
-        bands = th.Bands(sdd, 2 * sdd, 3 * sdd)
+        bands = th.Bands(sdd, th.ASYMMETRY_MODERATE_RATIO * sdd, th.ASYMMETRY_MARKED_RATIO * sdd)
         # Consistency: how separated the two sides' strides are.
         lv = [s.value for s in m.per_stride if s.side == "left"]
         rv = [s.value for s in m.per_stride if s.side == "right"]
@@ -243,13 +255,15 @@ def asymmetry(metrics: dict[str, Metric]) -> list[Fault]:
     ct = metrics.get("ground_contact_ms")
     if ct is not None and ct.left is not None and ct.right is not None and ct.value:
         diff = ct.left - ct.right
-        fps_frames = th.CONTACT_ASYMMETRY_MIN_FRAMES
-        limit = max(th.CONTACT_ASYMMETRY_MIN_FRACTION * ct.value, fps_frames * 1000.0 / 60.0)
+        # Without the frame rate, assume the least that contact times are measured at.
+        rate = fps if fps and fps > 0 else th.FPS_MIN_CONTACT_TIME
+        limit = max(th.CONTACT_ASYMMETRY_MIN_FRACTION * ct.value,
+                    th.CONTACT_ASYMMETRY_MIN_FRAMES * 1000.0 / rate)
         ratio = abs(diff) / limit
         if ratio >= 1.0 and (best is None or ratio > best[0]):
             # Shorter contact is the side the runner gets off quickly: the weaker side.
             side = "left" if diff < 0 else "right"
-            sev = "marked" if ratio >= 3 else "moderate" if ratio >= 2 else "mild"
+            sev = _asymmetry_severity(ratio)
             best = (ratio, _fault("asymmetry", ct, side, abs(diff), sev, limit, 1.0,
                                   supporting={"left": ct.left, "right": ct.right},
                                   notes=[f"contact time: left {ct.left:.0f}, right "
@@ -287,7 +301,7 @@ def chain(faults: list[Fault], metrics: dict[str, Metric]) -> list[ChainLink]:
             emphasis=["power_raise", "single_leg_deadlift"]))
     elif foot_signs:
         out.append(ChainLink(
-            "foot_ankle", 0.8 * conf(*foot_signs),
+            "foot_ankle", th.CHAIN_FOOT_WITHOUT_HIP * conf(*foot_signs),
             "The knee or lower leg turns in or out without a hip drop: the foot and ankle are "
             "the likely start; the power raise with external-rotation pressure.",
             faults=foot_signs, emphasis=["power_raise"]))
@@ -303,7 +317,7 @@ def chain(faults: list[Fault], metrics: dict[str, Metric]) -> list[ChainLink]:
     pd = metrics.get("pelvic_drop_deg")
     if lateral and pd is not None and pd.value is not None and pd.value < th.LITTLE_PELVIC_DROP_DEG:
         out.append(ChainLink(
-            "activation", 0.7 * max(f.confidence for f in lateral),
+            "activation", th.CHAIN_LEAN_HIDES_HIP * max(f.confidence for f in lateral),
             f"The trunk leans toward the stance side while the pelvis drops little "
             f"({pd.value:.1f} degrees): the lean may be hiding a hip weakness; read the two "
             "together.", faults=["trunk_lean"], side=lateral[0].side,
@@ -318,13 +332,13 @@ def chain(faults: list[Fault], metrics: dict[str, Metric]) -> list[ChainLink]:
             emphasis=["single_leg_deadlift"]))
     elif "crossover_gait" in by:
         out.append(ChainLink(
-            "posterior_oblique_sling", 0.6 * conf("crossover_gait"),
+            "posterior_oblique_sling", th.CHAIN_FEET_WITHOUT_ARMS * conf("crossover_gait"),
             "The feet land on or across the midline; the arms did not show it, but the "
             "opposite arm and shoulder are worth a look.",
             faults=["crossover_gait"], emphasis=["hip_airplane", "single_leg_deadlift"]))
     elif "arm_crossover" in by:
         out.append(ChainLink(
-            "posterior_oblique_sling", 0.5 * conf("arm_crossover"),
+            "posterior_oblique_sling", th.CHAIN_ARMS_WITHOUT_FEET * conf("arm_crossover"),
             "The arms swing across the body while the feet stay apart: a shoulder and "
             "trunk-rotation matter more than a hip one; the evidence for it is thin.",
             faults=["arm_crossover"], emphasis=["single_leg_deadlift"]))
@@ -332,7 +346,7 @@ def chain(faults: list[Fault], metrics: dict[str, Metric]) -> list[ChainLink]:
     if stride:
         both = len(stride) == 2
         out.append(ChainLink(
-            "stride_rate", conf(*stride) * (1.0 if both else 0.8),
+            "stride_rate", conf(*stride) * (1.0 if both else th.CHAIN_STRIDE_ONE_SIGN),
             ("Overstriding with a low cadence: " if both else
              "Overstriding: " if stride == ["overstride"] else "A low cadence: ")
             + "raise the stride rate first (+5 % steps per minute, quicker arms) and stiffen "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -121,6 +121,7 @@ class Ctx:
     view: ViewInfo
     athlete: AthleteInfo | None
     roll_deg: float = 0.0  # camera roll estimate, removed from "horizontal" angles
+    world_used: set[str] = field(default_factory=set)  # metric keys measured on world landmarks
 
     def seg(self, c: Contact) -> Segment:
         return self.clean.segments[c.seg]
@@ -147,8 +148,9 @@ def summarise(key: str, values: list[StrideValue], *, visibility: float | None =
               withheld: str | None = None, notes: list[str] | None = None,
               world: bool = False) -> Metric:
     unit, plane, per_side, definition, typical = SPEC[key]
+    # World landmarks count as used only for a value reported.
     m = Metric(key=key, unit=unit, plane=plane, definition=definition, typical=typical,
-               notes=list(notes or []), world_landmarks_used=world)
+               notes=list(notes or []), world_landmarks_used=False)
     vals = [v for v in values if _finite(v.value)]
     if withheld:
         m.withheld_reason = withheld
@@ -167,6 +169,7 @@ def summarise(key: str, values: list[StrideValue], *, visibility: float | None =
         m.per_stride = vals
         return m
     m.value = float(np.median([v.value for v in vals]))
+    m.world_landmarks_used = world
     m.spread = iqr([v.value for v in vals])
     if per_side:
         if len(left) >= th.MIN_STRIDES_PER_SIDE:
@@ -306,7 +309,11 @@ def frontal(ctx: Ctx, col: _Collector) -> None:
             col.add("arm_crossover_norm", ctx.frame_t(tp), side, val,
                     _vis(seg, sl, (w, 11, 12, 23, 24)))
 
-    # Recovery external rotation (heel whip): heel medial of the knee in early swing.
+    # Recovery external rotation (heel whip): heel medial of the knee in early swing. In early
+    # swing the heel is kicked up behind the knee, nearer a camera behind (farther from one in
+    # front) than the knee: the image's perspective then inflates (or shrinks) its sideways
+    # offset by the depth ratio, about 15 % at 4 m. The world landmarks (metric, camera-aligned
+    # axes, no perspective) measure it as defined; the image is the fallback.
     for side in ("left", "right"):
         i = SIDE_IDX[side]
         for a, b in ctx.ge.strides(side):
@@ -315,13 +322,29 @@ def frontal(ctx: Ctx, col: _Collector) -> None:
             seg = ctx.seg(a)
             end = a.i_to + max(1, (b.i_ic - a.i_to) // 2)
             sl = slice(a.i_to, end + 1)
-            medial = SIGMA[side] * (ctx.lat(seg.p(i["knee"])[sl, 0])
-                                    - ctx.lat(seg.p(i["heel"])[sl, 0]))
-            shank = ctx.leg_px(a) * SHANK_FRACTION_OF_LEG
+            shank_w = _world_shank_m(seg, side)
+            if shank_w is not None:
+                knee_x, heel_x = seg.world[sl, i["knee"], 0], seg.world[sl, i["heel"], 0]
+                shank = shank_w
+                ctx.world_used.add("recovery_external_rotation_deg")
+            else:
+                knee_x, heel_x = seg.p(i["knee"])[sl, 0], seg.p(i["heel"])[sl, 0]
+                shank = ctx.leg_px(a) * SHANK_FRACTION_OF_LEG
+            medial = SIGMA[side] * (ctx.lat(knee_x) - ctx.lat(heel_x))
             ang = np.degrees(np.arcsin(np.clip(medial / shank, -1.0, 1.0)))
             val, tp = _peak(np.asarray(ang), seg.t[sl])
             col.add("recovery_external_rotation_deg", ctx.frame_t(tp), side, val,
                     _vis(seg, sl, (i["knee"], i["heel"])))
+
+
+def _world_shank_m(seg: Segment, side: str) -> float | None:
+    """Median knee-to-ankle length in the world landmarks (m), None when they are missing."""
+    i = SIDE_IDX[side]
+    d = np.linalg.norm(seg.world[:, i["knee"]] - seg.world[:, i["ankle"]], axis=1)
+    d = d[np.isfinite(d)]
+    if d.size <= th.WORLD_MIN_SAMPLES:
+        return None
+    return float(np.median(d))
 
 
 def sagittal(ctx: Ctx, col: _Collector) -> None:
@@ -353,7 +376,8 @@ def sagittal(ctx: Ctx, col: _Collector) -> None:
         col.add("knee_flexion_midstance_deg", ctx.frame_t(tp), c.side, val,
                 _vis(seg, st, (i["hip"], i["knee"], i["ankle"])))
         n = st.stop - st.start
-        mid = slice(st.start + n // 3, st.start + 2 * n // 3 + 1)
+        third = n // th.MIDSTANCE_THIRDS
+        mid = slice(st.start + third, st.start + 2 * third + 1)
         sh = seg.mid(L.LEFT_SHOULDER, L.RIGHT_SHOULDER)[mid]
         mh = seg.mid(L.LEFT_HIP, L.RIGHT_HIP)[mid]
         lean = np.degrees(np.arctan2(ctx.fwd(sh[:, 0] - mh[:, 0]), mh[:, 1] - sh[:, 1]))
@@ -378,7 +402,7 @@ def sagittal(ctx: Ctx, col: _Collector) -> None:
         seg = ctx.seg(a)
         sl = slice(a.i_ic, b.i_ic + 1)
         y = seg.mid(L.LEFT_HIP, L.RIGHT_HIP)[sl, 1]
-        if np.isfinite(y).sum() < 3:
+        if np.isfinite(y).sum() < th.MIN_SAMPLES_LINE_FIT:
             continue
         osc = float(np.nanmax(y) - np.nanmin(y)) / ctx.leg_px(a)
         col.add("vertical_oscillation_norm", ctx.frame_t(float(seg.t[sl][np.nanargmax(y)])),
@@ -420,13 +444,13 @@ def estimate_roll(ctx: Ctx) -> float | None:
         pa = _interp_at(seg, SIDE_IDX[a.side]["heel"], 0.5 * (a.ic_s + a.to_s))
         pb = _interp_at(seg, SIDE_IDX[b.side]["heel"], 0.5 * (b.ic_s + b.to_s))
         dx = pb[0] - pa[0]
-        if abs(dx) < 0.04 * ctx.leg_px(a):
+        if abs(dx) < th.ROLL_MIN_FEET_APART_LEG * ctx.leg_px(a):
             continue  # feet too close sideways to define a line
         # Orient each pair left to right in the image so the slope, not the order of the
         # feet, gives the angle.
         angles.append(math.degrees(math.atan2((pb[1] - pa[1]) * math.copysign(1.0, dx),
                                               abs(dx))))
-    if len(angles) < 4:
+    if len(angles) < th.MIN_ROLL_STEPS:
         return None
     # On a treadmill filmed from behind, feet with different contact times (or landing
     # distances) sit at different depths at mid-stance, and depth moves a foot up the image:
@@ -486,10 +510,22 @@ def compute(ctx: Ctx) -> dict[str, Metric]:
         elif key in CONTACT_KEYS and fps < th.FPS_MIN_CONTACT_TIME:
             withheld = (f"the frame rate ({fps:.0f} fps) is too low for contact times: one "
                         f"frame is {1000 / fps:.0f} ms; film at 60 fps or more")
+        notes = []
+        if (key == "recovery_external_rotation_deg" and key not in ctx.world_used
+                and withheld is None):
+            # The heel kicked up behind the knee is nearer a camera behind: perspective
+            # inflates its offset (+20 % on synthetic runners at 4 m, enough to cross the
+            # threshold); in front it is farther and the angle shrinks a little (-3 %).
+            if view == "rear":
+                withheld = ("without world landmarks, perspective inflates the heel whip "
+                            "from behind by about 20 %: film from in front, or use a pose "
+                            "engine that gives world landmarks")
+            else:
+                notes.append("from the image (no world landmarks): perspective shrinks it a "
+                             "little (about 3 % at 4 m)")
         out[key] = summarise(key, col.values.get(key, []), visibility=col.visibility(key),
-                             withheld=withheld,
-                             world=key in ("cadence_spm", "ground_contact_ms", "flight_ms",
-                                           "duty_factor") and ctx.ge.used_world)
+                             withheld=withheld, notes=notes,
+                             world=_world_used(ctx, key))
     # Vertical oscillation in cm when the height is known (leg length from Winter's
     # proportions unless the athlete gave it).
     vo = out["vertical_oscillation_norm"]
@@ -502,7 +538,7 @@ def compute(ctx: Ctx) -> dict[str, Metric]:
         cm = [StrideValue(v.t_s, v.side, v.value * leg_m * 100.0) for v in vo.per_stride]
         out["vertical_oscillation_cm"] = summarise(
             "vertical_oscillation_cm", cm, visibility=vo.visibility,
-            withheld=vo.withheld_reason)
+            withheld=vo.withheld_reason, world=_world_used(ctx, "vertical_oscillation_cm"))
     # trunk_lean_deg: the view's own plane.
     src = out["trunk_lateral_lean_deg"] if view in ("rear", "front") else out[
         "trunk_forward_lean_deg"]
@@ -511,6 +547,24 @@ def compute(ctx: Ctx) -> dict[str, Metric]:
     tl.notes = list(src.notes)
     out["trunk_lean_deg"] = tl
     return out
+
+
+# Metrics divided by the leg length in pixels, which the world landmarks scale when they agree
+# with the image (events.segment_scale).
+LEG_SCALED_KEYS = ("step_width_norm", "arm_crossover_norm", "foot_ahead_of_hip_norm",
+                   "vertical_oscillation_norm", "vertical_oscillation_cm")
+
+
+def _world_used(ctx: Ctx, key: str) -> bool:
+    """Whether the world landmarks went into this metric: events from the world heights
+    (timing), a world-scaled leg length (the *_norm metrics) or world positions."""
+    if key in ctx.world_used:
+        return True
+    if key in TIMING_KEYS:
+        return ctx.ge.used_world
+    if key in LEG_SCALED_KEYS:
+        return any(s.leg_px_from_world for s in ctx.ge.scales)
+    return False
 
 
 def _leg_m(athlete: AthleteInfo | None) -> float | None:

@@ -37,6 +37,41 @@ BUTTERWORTH_ORDER = 2
 # well below Nyquist when a phone films at 24-30 fps (StrideLab heuristic, 0.8 x Nyquist).
 CUTOFF_MAX_FRACTION_OF_FS = 0.4
 
+# The Hampel scale never falls below this fraction of the person's height in the image: on clean
+# (or synthetic) data a still foot's MAD is about 0 and every tiny change would look like an
+# outlier (StrideLab heuristic: 0.5 % is about 5 px on a 1080p runner, above landmark jitter).
+HAMPEL_SCALE_FLOOR_BODY = 0.005
+# Consistency constant turning a median absolute deviation into a standard deviation for normal
+# data (Rousseeuw and Croux 1993).
+MAD_TO_SD = 1.4826
+# A resampled grid sample farther than this many frame intervals from a real, trusted frame
+# was interpolated, not seen (StrideLab heuristic: more than half a frame plus timestamp jitter).
+INTERPOLATED_SAMPLE_FRAMES = 0.75
+# When a clip has no usable frame rate, assume this (StrideLab heuristic: the commonest phone
+# rate; only a 1-frame track gets here and it is unfit anyway).
+FPS_FALLBACK = 30.0
+# filtfilt's edge padding in filter lengths: SciPy's own default (Virtanen et al. 2020),
+# capped by the run's length.
+FILTFILT_PAD_LENGTHS = 3
+
+# Least data for a statistic (StrideLab heuristic: the fewest samples that pin each one down;
+# fewer and the step is skipped, never guessed).
+MIN_SAMPLES_HAMPEL = 5  # a median and a MAD need a window of five
+MIN_SAMPLES_FILTER = 4  # a second-order filter run forward and back
+MIN_SAMPLES_INTERPOLATE = 4  # PCHIP through a landmark's trusted frames
+MIN_SAMPLES_LINE_FIT = 3  # a straight line with a residual
+MIN_SAMPLES_QUANTILE = 8  # a running quantile, a segment, a foot-height series
+WORLD_MIN_SAMPLES = 10  # a median over the world landmarks
+MIN_STANCE_FRAMES_STEADY = 4  # a stance long enough to test its path for straightness
+MIN_STANCES_STEADY = 4  # stances behind the camera-steadiness verdict
+MIN_STANCES_GROUND_TREND = 6  # one foot's mid-stance heights for a quadratic trend
+MIN_GROUND_RESIDUALS = 12  # both feet's residuals about their trends
+MIN_ROLL_STEPS = 4  # steps behind a camera-roll estimate
+# The ground line's running quantile is evaluated every window/8 samples and interpolated
+# between (StrideLab heuristic: a sixteenth of 1.5 s is under 0.1 s, far finer than the
+# ground line moves).
+GROUND_QUANTILE_STRIDE_FRACTION = 8
+
 # A segment shorter than this after splitting is not analysed (StrideLab heuristic: about two
 # strides at a slow cadence, the least that can hold alternating events).
 SEGMENT_MIN_S = 1.0
@@ -59,6 +94,28 @@ VIEW_AUTO_PLANE_DEG = 30.0
 # cannot supply it: Drillis and Contini segment proportions (Winter 2009) (shoulders 0.22 H, hip
 # joint centres 0.10 H, mid-hip to mid-shoulder 0.288 H).
 FRONTAL_WIDTH_RATIO_DEFAULT = (0.22 + 0.10) / 0.288
+# World landmarks seen from the side may themselves shrink the far side: their face-on ratio is
+# trusted only in the range face-on bodies show (StrideLab heuristic: about 0.6 to 1.6 times
+# the Drillis and Contini 1.11).
+WORLD_WIDTH_RATIO_MIN = 0.7
+WORLD_WIDTH_RATIO_MAX = 1.8
+# Rear against front: the face's mean visibility is about 0.9 face-on and MediaPipe's guess at
+# a hidden face reads low; the score is 0 at FACE_VIS_NEUTRAL and saturates FACE_VIS_SPAN away
+# (StrideLab heuristic, from the real clips' 0.95+ face-on).
+FACE_VIS_NEUTRAL = 0.6
+FACE_VIS_SPAN = 0.3
+# ... weighed with the left/right order of shoulders and hips, the stronger cue (StrideLab
+# heuristic).
+FRONT_SCORE_ORDER_WEIGHT = 0.6
+FRONT_SCORE_FACE_WEIGHT = 0.4
+# Confidence of a rear/front inference with cues that do not agree at all (StrideLab heuristic).
+VIEW_CONFIDENCE_FLOOR = 0.4
+# An oblique clip is analysed as a side view from this angle, else as rear/front (StrideLab
+# heuristic: the nearer plane).
+VIEW_OBLIQUE_SIDE_FROM_DEG = 45.0
+# A user's rear/front label is contradicted only by an inference at least this sure (StrideLab
+# heuristic: the weaker cues must agree clearly).
+VIEW_CONTRADICT_CONFIDENCE = 0.5
 
 # --------------------------------------------------------------------------- anthropometry
 
@@ -66,6 +123,16 @@ FRONTAL_WIDTH_RATIO_DEFAULT = (0.22 + 0.10) / 0.288
 # shank 0.246, ankle height 0.039, hip joint height 0.530.
 LEG_LANDMARK_FRACTION_OF_HEIGHT = 0.245 + 0.246  # hip joint centre to ankle (our "leg length")
 LEG_TAPE_FRACTION_OF_HEIGHT = 0.530  # greater trochanter to floor (how people measure it)
+
+# A world leg (hip to ankle) outside this range is not a person's (StrideLab heuristic: hip
+# joint to ankle is 0.49 of height, so 0.8-2.6 m tall).
+WORLD_LEG_MIN_M = 0.4
+WORLD_LEG_MAX_M = 1.3
+# The pixels-per-metre scale from the world torso replaces the image legs only when it agrees
+# with them within this range (StrideLab heuristic: the image legs foreshorten by up to 25 % in
+# swing; a bad world estimate must not rescale everything).
+WORLD_LEG_AGREE_MIN = 0.75
+WORLD_LEG_AGREE_MAX = 1.35
 
 # --------------------------------------------------------------------------- events
 
@@ -78,6 +145,11 @@ CONTACT_HEIGHT_EPS_LEG = 0.02
 # the foot decelerates in the last centimetres, so extrapolating the descent lands early).
 EVENT_HEIGHT_LEG = 0.005
 EVENT_HEIGHT_NOISE_SIGMAS = 2.5
+# The stance noise is the SD of the lowest fifth of the foot heights (StrideLab heuristic: a
+# running foot is on the ground about a third of the time, so the lowest fifth is all stance),
+# and the contact tolerance is this many of it when more than CONTACT_HEIGHT_EPS_LEG.
+STANCE_NOISE_LOWEST_FRACTION = 0.2
+CONTACT_HEIGHT_NOISE_SIGMAS = 3.0
 # The foot's vertical range over the clip must exceed this for steps to exist at all (StrideLab
 # heuristic: about 5 cm; a standing person's sway stays well under it, any gait clears it).
 FOOT_MIN_VERTICAL_RANGE_LEG = 0.06
@@ -117,6 +189,15 @@ ROLL_MAX_CONTACT_ASYMMETRY = 0.10
 # ... and only when the camera is this close to square (StrideLab heuristic: at 3-4 deg off the
 # perspective tilt of the floor line is already about 1 deg on synthetic runners).
 ROLL_MAX_CAMERA_ANGLE_DEG = 2.0
+# Two stance heels closer sideways than this (leg lengths) do not define a floor line
+# (StrideLab heuristic: 4 cm, where 1 px of noise tilts it by about 1 deg).
+ROLL_MIN_FEET_APART_LEG = 0.04
+# A roll above this is worth a warning (StrideLab heuristic: a degree of roll moves pelvic drop
+# and lateral lean by a degree, a third of their smallest detectable difference).
+ROLL_WARN_DEG = 1.0
+# The camera-steadiness path test uses the middle half of each stance (StrideLab heuristic: the
+# foot rolls heel to toe at its ends): it trims stance/4 at each end.
+STANCE_TRIM_DIVISOR = 4
 
 # --------------------------------------------------------------------------- metric reporting
 
@@ -217,6 +298,28 @@ ASYMMETRY_SDD: dict[str, float] = {
 CONTACT_ASYMMETRY_MIN_FRAMES = 2.0
 CONTACT_ASYMMETRY_MIN_FRACTION = 0.08
 
+# Asymmetry severity in multiples of the limit (SDD or the contact-time limit): mild at 1,
+# moderate at 2, marked at 3 (StrideLab heuristic, as above).
+ASYMMETRY_MODERATE_RATIO = 2.0
+ASYMMETRY_MARKED_RATIO = 3.0
+
+# Mid-stance trunk lean is the mean over the middle third of the stance (StrideLab heuristic:
+# the trunk swings least there; RF "mid-stance").
+MIDSTANCE_THIRDS = 3
+
 # Fault confidence factors (StrideLab heuristics; RF: "show confidence").
+# Stride-count factor: 0.4 with one stride rising to 1 at GOOD_STRIDES_PER_SIDE (StrideLab
+# heuristic: few strides halve the confidence, never zero it).
+COUNT_FACTOR_FLOOR = 0.4
+# Visibility factor: full at this mean visibility (MediaPipe's typical for a clear limb), down to
+# VIS_FACTOR_FLOOR at VISIBILITY_MIN (StrideLab heuristic).
+VIS_FACTOR_FULL = 0.9
+VIS_FACTOR_FLOOR = 0.2
+# Chain links read from fewer signs than the full pattern are less sure (StrideLab heuristic):
+CHAIN_FOOT_WITHOUT_HIP = 0.8  # knee or shank signs without the hip drop
+CHAIN_LEAN_HIDES_HIP = 0.7  # lateral lean with little drop: an inference, not a sign
+CHAIN_FEET_WITHOUT_ARMS = 0.6  # crossing feet, arms not shown
+CHAIN_ARMS_WITHOUT_FEET = 0.5  # arms only: thin evidence (RF)
+CHAIN_STRIDE_ONE_SIGN = 0.8  # overstride or low cadence alone
 ARM_CROSSOVER_CONFIDENCE_CAP = 0.8  # RF: thin evidence
 RECOVERY_ER_CONFIDENCE_CAP = 0.6  # RF: low confidence, out of plane

@@ -263,6 +263,10 @@ class ViewInfo:
 
 @dataclass
 class SideEvents:
+    """One foot's events, each list in time order. Pair them by time, not by index: a toe-off
+    belongs to the latest contact before it, and a contact cut short by a gap or the end of
+    the clip has no toe-off, so ``toe_off_s`` can be shorter."""
+
     initial_contact_s: list[float] = field(default_factory=list)
     toe_off_s: list[float] = field(default_factory=list)
 

@@ -1,9 +1,10 @@
 """Which way the camera looks at the runner: rear, front or side, and how obliquely.
 
-The apparent width of the shoulders plus hips, over the torso length, shrinks with the cosine
-of the camera's azimuth about the runner (RF "Filming assumptions": shoulder and hip widths
-compared with torso length). The face-on ratio comes from the world landmarks when the pose
-engine gives them (3D distances do not foreshorten), else from segment proportions.
+The camera's azimuth about the runner is the smaller of two estimates: the apparent width of
+the shoulders plus hips over the torso length, which shrinks with its cosine (RF "Filming
+assumptions"; the face-on ratio from the world landmarks when the pose engine gives them, else
+from segment proportions), and the depth difference of the left and right hips and shoulders
+in the world landmarks, which resolves the angle near square where the cosine is flat.
 
 Rear against front: from behind the subject's left side is on the image's left, and the face
 is hidden (low visibility of nose and eyes); in front the order flips and the face shows.
@@ -53,10 +54,45 @@ def camera_angle(clean: CleanTrack) -> float | None:
     r_face = nanmedian(_stack(clean, world_ratio))
     # World landmarks from a side view may themselves shrink the far side: trust them only in
     # the range that face-on bodies show.
-    if not (math.isfinite(r_face) and 0.7 <= r_face <= 1.8):
+    if not (math.isfinite(r_face)
+            and th.WORLD_WIDTH_RATIO_MIN <= r_face <= th.WORLD_WIDTH_RATIO_MAX):
         r_face = th.FRONTAL_WIDTH_RATIO_DEFAULT
     cos_az = min(1.0, max(0.0, r_img / r_face))
-    return float(math.degrees(math.acos(cos_az)))
+    from_width = float(math.degrees(math.acos(cos_az)))
+    # Near square the width ratio's acos is flat and errs only upward: a 5 % mismatch between
+    # the world's and the image's proportions, or noise, reads 15-18 degrees. The depth
+    # difference of the left and right hips and shoulders in the world landmarks
+    # (camera-aligned axes) grows linearly with the angle there. Where the world depth is off
+    # instead (MediaPipe's weakest axis: on a real clip filmed at an angle, hips and shoulders
+    # disagree by 20 degrees) it reads larger, and the width ratio holds. So: the smaller.
+    from_depth = depth_angle(clean)
+    if from_depth is not None:
+        return min(from_depth, from_width)
+    return from_width
+
+
+def depth_angle(clean: CleanTrack) -> float | None:
+    """Camera azimuth folded to [0, 90] deg from the world landmarks: the direction of the
+    left-to-right axis of the hips and of the shoulders in the camera's ground plane,
+    atan2(depth, sideways), averaged over frames as an axis (the circular mean of twice the
+    angle, so a left/right swap or the wrap at 180 does not matter, and the pelvis's and
+    shoulders' back-and-forth rotation in running cancels)."""
+
+    def axes(s: Segment) -> np.ndarray:
+        w = s.world
+        out = []
+        for left, right in ((L.LEFT_HIP, L.RIGHT_HIP), (L.LEFT_SHOULDER, L.RIGHT_SHOULDER)):
+            d = w[:, left] - w[:, right]
+            out.append(np.arctan2(d[:, 2], d[:, 0]))
+        return np.concatenate(out)
+
+    parts = [axes(s) for s in clean.segments]
+    theta = np.concatenate(parts) if parts else np.zeros(0)
+    theta = theta[np.isfinite(theta)]
+    if theta.size <= th.WORLD_MIN_SAMPLES:
+        return None
+    mean = 0.5 * math.atan2(float(np.mean(np.sin(2 * theta))), float(np.mean(np.cos(2 * theta))))
+    return float(math.degrees(abs(mean)))  # |mean| <= 90: folded already
 
 
 def _front_score(clean: CleanTrack) -> float:
@@ -77,8 +113,9 @@ def _front_score(clean: CleanTrack) -> float:
     order_score = float(np.mean(o) / 2.0) if o.size else 0.0
     f = nanmedian(_stack(clean, face))
     # Face visibility: ~0.9+ face-on, low from behind (MediaPipe guesses a hidden face).
-    face_score = 0.0 if not math.isfinite(f) else float(np.clip((f - 0.6) / 0.3, -1.0, 1.0))
-    return 0.6 * order_score + 0.4 * face_score
+    face_score = 0.0 if not math.isfinite(f) else float(
+        np.clip((f - th.FACE_VIS_NEUTRAL) / th.FACE_VIS_SPAN, -1.0, 1.0))
+    return th.FRONT_SCORE_ORDER_WEIGHT * order_score + th.FRONT_SCORE_FACE_WEIGHT * face_score
 
 
 def facing(clean: CleanTrack) -> str | None:
@@ -111,7 +148,7 @@ def infer_view(clean: CleanTrack, requested: str) -> ViewInfo:
             score = _front_score(clean)
             inferred = "front" if score > 0 else "rear"
             # Sure when the angle is small and the two cues agree strongly.
-            confidence = (1.0 - angle / 90.0) * min(1.0, 0.4 + abs(score))
+            confidence = (1.0 - angle / 90.0) * min(1.0, th.VIEW_CONFIDENCE_FLOOR + abs(score))
         elif angle >= 90.0 - th.VIEW_AUTO_PLANE_DEG:
             inferred = "side"
             confidence = min(1.0, angle / 90.0)
@@ -123,7 +160,8 @@ def infer_view(clean: CleanTrack, requested: str) -> ViewInfo:
             used = inferred
         elif inferred == "oblique":
             assert angle is not None
-            used = "side" if angle >= 45.0 else ("front" if _front_score(clean) > 0 else "rear")
+            used = ("side" if angle >= th.VIEW_OBLIQUE_SIDE_FROM_DEG
+                    else "front" if _front_score(clean) > 0 else "rear")
             notes.append(
                 f"The camera looks at the runner at about {angle:.0f} degrees off the "
                 f"{'side' if used == 'side' else 'back or front'}: analysed as a {used} view, "
@@ -138,7 +176,8 @@ def infer_view(clean: CleanTrack, requested: str) -> ViewInfo:
         across_planes = inferred not in (None, requested, "oblique") and (
             {inferred, requested} != {"rear", "front"})
         sure_front_back = (inferred in ("rear", "front") and requested in ("rear", "front")
-                           and inferred != requested and confidence >= 0.5)
+                           and inferred != requested
+                           and confidence >= th.VIEW_CONTRADICT_CONFIDENCE)
         if across_planes or sure_front_back:
             notes.append(
                 f"The clip was labelled {requested} but looks like a {inferred} view."

@@ -6,14 +6,16 @@ running on a treadmill (the pelvis stays put, the stance foot is carried back at
 - legs: the stance foot rolls heel to flat to toe on the belt; the swing ankle follows smooth
   splines (heel kick behind, knee drive, descent with a landing speed); the knee comes from
   two-link inverse kinematics, bent forward, optionally turned inward about the hip-ankle axis
-  (knee collapse) and the shank turned about the thigh in early swing (recovery external
-  rotation, "heel whip");
+  (knee collapse, solved so the 2D FPPA meets the parameter) and the shank turned about the
+  thigh in early swing (recovery external rotation, "heel whip", solved so the heel's medial
+  offset from the knee, as an angle of the shank, meets the parameter);
 - pelvis: vertical oscillation lowest at mid-stance, contralateral drop peaking at mid-stance,
   transverse rotation, a little lateral sway;
 - trunk: forward lean plus lateral lean toward the stance side, counter-rotating shoulders;
 - head: nose, eyes, ears and mouth on a rigid head;
 - arms: the wrist swings fore and aft against the opposite leg and moves toward (or across)
-  the midline as it comes forward; elbows by inverse kinematics; hand points around the wrist.
+  the midline as it comes forward, solved so that its peak distance past the midline seen
+  from behind is the parameter; elbows by inverse kinematics; hand points around the wrist.
 
 A pinhole camera (any azimuth: 0 behind, 90 on the runner's right, 180 in front; any height,
 distance, roll, shake) projects it to a portrait or landscape frame; the world landmarks are the
@@ -89,7 +91,9 @@ class RunnerParams:
     toe_off_angle_deg: float = 30.0
     trunk_forward_lean_deg: float = 6.0
     trunk_lateral_lean_deg: PerSide = 2.0  # peak toward the stance side
-    recovery_er_deg: PerSide = 0.0  # shank turned about the thigh in early swing
+    # Heel whip at its peak in early swing (the metric's quantity: heel medial of the knee seen
+    # from behind, as an angle of the shank), by turning the shank about the thigh; 0 = none.
+    recovery_er_deg: PerSide = 0.0
     knee_fppa_deg: PerSide | None = None  # peak 2D knee valgus at mid-stance; None: natural
     knee_flexion_midstance_deg: float = 40.0
     vertical_oscillation_norm: float = 0.08
@@ -98,6 +102,9 @@ class RunnerParams:
     # degradation
     noise_px: float = 0.0
     world_noise_m: float = 0.0
+    # The pose engine's world landmarks out of proportion with the image: each world axis
+    # (camera right, down, depth) scaled, as a model's body-shape prior does.
+    world_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
     far_side_visibility: float = 0.75
     nan_gaps: tuple[tuple[float, float], ...] = ()  # (start_s, duration_s): person not found
     nan_bursts: int = 0  # random bursts of 1-5 frames with the person not found
@@ -190,7 +197,8 @@ class _Pose:
     arm_cross: dict[str, float]  # side -> wrist past the midline at full forward, metres
     knee_fppa_target: dict[str, Arr | None]  # side -> deg target (stance), None = natural
     knee_fppa_weight: dict[str, Arr]  # side -> 0..1 how much the target applies
-    shank_rotation: dict[str, Arr]  # side -> rad about the thigh axis, medial heel positive
+    heel_whip_target: dict[str, float]  # side -> deg heel whip at the weight's peak
+    heel_whip_weight: dict[str, Arr]  # side -> 0..1 how much the target applies (early swing)
 
 
 def _assemble(height: float, pose: _Pose) -> Arr:
@@ -232,7 +240,6 @@ def _assemble(height: float, pose: _Pose) -> Arr:
     pts[:, 10] = head + 0.045 * H * hf - 0.035 * H * hu - 0.012 * H * hl
 
     fwd = np.tile(np.array([0.0, 0.0, 1.0]), (n, 1))
-    xhat = np.tile(np.array([1.0, 0.0, 0.0]), (n, 1))
     for side, sigma, _ih, ik, ia, ihe, it, ish, iel, iw, ipi, iin, ith in (
         ("left", 1.0, 23, 25, 27, 29, 31, 11, 13, 15, 17, 19, 21),
         ("right", -1.0, 24, 26, 28, 30, 32, 12, 14, 16, 18, 20, 22),
@@ -243,27 +250,26 @@ def _assemble(height: float, pose: _Pose) -> Arr:
         target = pose.knee_fppa_target[side]
         if target is not None:
             knee = _collapse_knee(hip, knee, ankle, sigma, target, pose.knee_fppa_weight[side])
-        rot = pose.shank_rotation[side]
-        if np.any(rot != 0):
-            axis = _unit(knee - hip)
-            # Sign per frame so that a positive rotation moves the heel medially.
-            q = heel - knee
-            medial_dir = -sigma * xhat
-            sign = np.sign(np.sum(np.cross(axis, q) * medial_dir, axis=1))
-            sign[sign == 0] = 1.0
-            ang = rot * sign
-            ankle = knee + _rodrigues(ankle - knee, axis, ang)
-            heel = knee + _rodrigues(heel - knee, axis, ang)
-            toe = knee + _rodrigues(toe - knee, axis, ang)
+        ankle, heel, toe = _whip_heel(knee, hip, ankle, heel, toe, sigma, H,
+                                      pose.heel_whip_target[side], pose.heel_whip_weight[side])
         pts[:, ik], pts[:, ia], pts[:, ihe], pts[:, it] = knee, ankle, heel, toe
 
-        # Arm: wrist path in the trunk frame, elbow by inverse kinematics.
+        # Arm: the wrist's distance past the body midline, seen from behind, follows
+        # r0 - (r0 + cross) f^2 exactly (peak = cross at full forward swing), whatever the
+        # shoulders' rotation does: solved for its lateral offset in the trunk frame.
         f = pose.arm_forward[side]
         r0 = 0.085 * H
-        lat = sigma * (r0 - (r0 + pose.arm_cross[side]) * f**2)
+        want_past = (r0 + pose.arm_cross[side]) * f**2 - r0
         fw = (-0.05 + 0.17 * f) * H
         vert = (-0.27 + 0.08 * f) * H
-        wrist = S + lat[:, None] * sv + fw[:, None] * fwd_t + vert[:, None] * u
+        side_off: Arr = np.asarray(sigma * (r0 - (r0 + pose.arm_cross[side]) * f**2),
+                                   dtype=np.float64)
+        for _ in range(6):
+            wrist = S + side_off[:, None] * sv + fw[:, None] * fwd_t + vert[:, None] * u
+            past = _past_midline(wrist, S, P, sigma)
+            side_off = np.asarray(side_off + sigma * (past - want_past) / sv[:, 0],
+                                  dtype=np.float64)
+        wrist = S + side_off[:, None] * sv + fw[:, None] * fwd_t + vert[:, None] * u
         sh = shoulders[side]
         pole = -fwd_t + 0.3 * sigma * sv
         elbow = _two_link(sh, wrist, UPPER_ARM * H, FOREARM * H, pole)
@@ -274,6 +280,49 @@ def _assemble(height: float, pose: _Pose) -> Arr:
         pts[:, ith] = wrist + 0.035 * H * fa + sigma * 0.015 * H * sv + 0.01 * H * fwd_t
         _ = ish
     return pts
+
+
+def _past_midline(wrist: Arr, mid_sh: Arr, mid_hip: Arr, sigma: float) -> Arr:
+    """How far (m) a wrist is past the body midline in the frontal projection: the line from
+    mid-shoulder to mid-hip, at the wrist's height (the metric's definition)."""
+    f = (mid_sh[:, 1] - wrist[:, 1]) / (mid_sh[:, 1] - mid_hip[:, 1])
+    mid_x = mid_sh[:, 0] + f * (mid_hip[:, 0] - mid_sh[:, 0])
+    return np.asarray(sigma * (mid_x - wrist[:, 0]), dtype=np.float64)
+
+
+def heel_whip_deg(knee: Arr, heel: Arr, sigma: float, shank_m: float) -> Arr:
+    """Heel whip as the metric defines it: the heel's medial offset from the knee in the
+    frontal projection, as an angle of the shank (deg)."""
+    medial = sigma * (knee[:, 0] - heel[:, 0])
+    return np.asarray(np.degrees(np.arcsin(np.clip(medial / shank_m, -1, 1))), dtype=np.float64)
+
+
+def _whip_heel(knee: Arr, hip: Arr, ankle: Arr, heel: Arr, toe: Arr, sigma: float, H: float,
+               target: float, weight: Arr) -> tuple[Arr, Arr, Arr]:
+    """Turn the shank about the thigh, frame by frame, until the heel whip angle meets
+    ``natural * (1 - weight) + target * weight``: the parameter is the metric's own quantity
+    at the peak of the weight."""
+    if not np.any(weight > 0):
+        return ankle, heel, toe
+    axis = _unit(knee - hip)
+    shank = SHANK * H
+    natural = heel_whip_deg(knee, heel, sigma, shank)
+    want = natural * (1 - weight) + target * weight
+
+    def whip(beta: Arr) -> Arr:
+        return heel_whip_deg(knee, knee + _rodrigues(heel - knee, axis, beta), sigma, shank)
+
+    direction = np.where(whip(np.full(knee.shape[0], 0.05)) - natural >= 0, 1.0, -1.0)
+    lo = np.full(knee.shape[0], -1.2)
+    hi = np.full(knee.shape[0], 1.2)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        too_low = whip(mid * direction) < want
+        lo = np.where(too_low, mid, lo)
+        hi = np.where(too_low, hi, mid)
+    beta = np.where(weight > 0, 0.5 * (lo + hi) * direction, 0.0)
+    return (knee + _rodrigues(ankle - knee, axis, beta), knee + _rodrigues(heel - knee, axis, beta),
+            knee + _rodrigues(toe - knee, axis, beta))
 
 
 def _fppa_frontal(hip: Arr, knee: Arr, ankle: Arr, sigma: float) -> Arr:
@@ -450,13 +499,13 @@ def _runner_pose(
         kf = dict(zip(("left", "right"), _pair(p.knee_fppa_deg), strict=True))
         fppa_t = {s: np.full(t.shape, kf[s]) for s in kf}
     er = dict(zip(("left", "right"), _pair(p.recovery_er_deg), strict=True))
-    shank_rot: dict[str, Arr] = {}
+    whip_w: dict[str, Arr] = {}
     for side in ("left", "right"):
         u_sw = (phase[side] - duty[side]) / (1 - duty[side])
         early = (u_sw > 0) & (u_sw < 0.5)
-        shank_rot[side] = np.where(
-            early, np.radians(er[side]) * np.sin(np.pi * u_sw / 0.5) ** 2, 0.0
-        )
+        # No whip asked for: the natural swing, untouched.
+        amp = 1.0 if er[side] != 0 else 0.0
+        whip_w[side] = np.where(early, amp * np.sin(np.pi * u_sw / 0.5) ** 2, 0.0)
     pose = _Pose(
         pelvis=pelvis,
         obliquity=obliquity,
@@ -469,7 +518,8 @@ def _runner_pose(
         arm_cross={s: cross[s] * L for s in cross},
         knee_fppa_target=fppa_t,
         knee_fppa_weight={s: bell[s] for s in bell},
-        shank_rotation=shank_rot,
+        heel_whip_target=er,
+        heel_whip_weight=whip_w,
     )
     info = {"period": T, "duty": duty, "phase": phase, "contact": tc}
     return pose, info
@@ -577,6 +627,7 @@ def film(points: Arr, ts: Arr, p: RunnerParams, rng: np.random.Generator) -> Tra
 
     rel = points - mid_hip[:, None, :]
     world = np.stack([rel @ right, -(rel @ up), rel @ fwd], axis=2)
+    world = world * np.asarray(p.world_scale)
     if p.world_noise_m:
         world = world + rng.normal(0, p.world_noise_m, world.shape)
 
@@ -695,11 +746,9 @@ def _truth(points: Arr, t: Arr, p: RunnerParams, info: dict[str, Any]) -> dict[s
             if nxt.size:
                 sw_end = to + 0.5 * (nxt[0] - to)
                 ssl = slice(at(to), at(sw_end) + 1)
-                kx = points[ssl, ik, 0]
-                hx = points[ssl, ihe, 0]
-                medial = (kx - hx) * sigma
                 vals["recovery_external_rotation_deg"].append(
-                    float(np.degrees(np.arcsin(np.clip(np.max(medial) / (SHANK * H), -1, 1))))
+                    float(np.max(heel_whip_deg(points[ssl, ik], points[ssl, ihe], sigma,
+                                               SHANK * H)))
                 )
         per[side] = vals
     out["per_side"] = per
@@ -721,15 +770,12 @@ def _truth(points: Arr, t: Arr, p: RunnerParams, info: dict[str, Any]) -> dict[s
     }
     sw = _pair(p.step_width_norm)
     summary["step_width_norm"] = {"value": (sw[0] + sw[1]) / 2}
-    # Arm crossover from the 3D wrists (frontal projection): the shoulders' rotation carries
-    # the forward-swinging wrist toward the midline, so the parameter alone is not the truth.
+    # Arm crossover from the 3D wrists (frontal projection), as defined; the generator solves
+    # the wrist's path so that this equals the parameter (test_metrics checks that too).
     T = info["period"]
     ac: dict[str, float] = {}
     for side, sigma, iw in (("left", 1.0, 15), ("right", -1.0, 16)):
-        wr = points[:, iw]
-        f = (mid_sh[:, 1] - wr[:, 1]) / (mid_sh[:, 1] - mid_hip[:, 1])
-        mid_x = mid_sh[:, 0] + f * (mid_hip[:, 0] - mid_sh[:, 0])
-        past = sigma * (mid_x - wr[:, 0]) / L
+        past = _past_midline(points[:, iw], mid_sh, mid_hip, sigma) / L
         n_per = max(1, round(T / (t[1] - t[0])))
         peaks = [float(np.max(past[k : k + n_per])) for k in range(0, past.size - n_per, n_per)]
         ac[side] = float(np.median(peaks))
@@ -827,7 +873,8 @@ def make_standing(
         arm_cross={"left": -0.05 * H, "right": -0.05 * H},
         knee_fppa_target={"left": None, "right": None},
         knee_fppa_weight={"left": zero, "right": zero},
-        shank_rotation={"left": zero, "right": zero},
+        heel_whip_target={"left": 0.0, "right": 0.0},
+        heel_whip_weight={"left": zero, "right": zero},
     )
     points = _assemble(H, pose)
     return Synthetic(track=film(points, ts, p, rng), params=p, truth={}, points=points)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +81,12 @@ def test_analyze_real_clip(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay.mp4"
     track = tmp_path / "track.npz"
     res = run("analyze", CLIP, "--view", "front", "--out", out, "--overlay", overlay,
-              "--track-out", track, "--pictures", tmp_path / "pics")
+              "--track-out", tmp_path / "track", "--pictures", tmp_path / "pics")
     assert res.returncode == 0, res.stderr
+    # A progress bar while the pose engine runs, as `stridelab pose` shows.
+    assert "frames/s" in res.stderr and "100/100" in res.stderr
+    # numpy appends .npz to the track's name: the path printed is the one written.
+    assert f"Track written to {track}" in res.stderr.replace("\n", "")
     d = json.loads(out.read_text())
     assert d["view"] == "front" and d["clip_quality"]["fit"] is False
     assert all(m["value"] is None for m in d["metrics"].values())
@@ -100,3 +105,30 @@ def test_analyze_bad_clip(tmp_path: Path) -> None:
     bad.write_bytes(b"\x00" * 1000)
     res = run("analyze", bad, "--out", tmp_path / "r.json")
     assert res.returncode == 2 and "Traceback" not in res.stderr and res.stderr.strip()
+
+
+@pytest.mark.parametrize("option", ["--out", "--pictures", "--overlay", "--track-out"])
+def test_unwritable_output_fails_before_the_pose_engine(tmp_path: Path, option: str) -> None:
+    """An output under a regular file (its directory cannot exist) or under /proc (cannot be
+    created, even by root): a clear one-line error and exit 2 at once, not a traceback after
+    the whole clip."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a directory")
+    for bad in (blocker / "sub" / "x.out", Path("/proc/stridelab-no-such-dir/x.out")):
+        args = {"--out": tmp_path / "r.json", option: bad}
+        started = time.monotonic()
+        res = run("analyze", CLIP, "--view", "front", *(str(a) for kv in args.items() for a in kv))
+        assert res.returncode == 2, res.stderr
+        assert "Traceback" not in res.stderr + res.stdout
+        assert "Cannot write" in res.stderr and str(bad.parent) in res.stderr.replace("\n", "")
+        assert "frames/s" not in res.stderr  # the pose engine never started
+        assert time.monotonic() - started < 30
+        assert not (tmp_path / "r.json").exists()
+
+
+def test_unwritable_report_of_analyze_track(tmp_path: Path, track_file: Path) -> None:
+    res = run("analyze-track", track_file, "--out", "/proc/stridelab-no-such-dir/r.json")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "Cannot write the report" in res.stderr
+    res = run("analyze-track", track_file, "--out", tmp_path)  # a directory, not a file
+    assert res.returncode == 2 and "directory" in res.stderr and "Traceback" not in res.stderr

@@ -2,8 +2,9 @@
 bands of ``backend.gait.thresholds``; the chain reading follows the combination of faults.
 
 Two levels: the rules on metric summaries built exactly at each band edge (plus or minus a
-hair), and end to end on synthetic runners whose parameter sits clearly below or above the
-threshold (the margin is the metric's measurement tolerance in test_metrics.py).
+hair), and end to end through ``analyze()`` on synthetic runners whose parameter sits just
+below or just above the threshold (as close as the analysis resolves: within about a sixth of
+the threshold for most rules).
 """
 
 from __future__ import annotations
@@ -137,18 +138,22 @@ def test_asymmetry_fires_past_the_smallest_detectable_difference(key: str) -> No
             assert [(f.severity, f.side) for f in found] == [(severity, "right")]
 
 
-# End to end: (code, view, parameters below the threshold, parameters above, the side(s)).
+# End to end: (code, view, parameters below the threshold, parameters above). Each pair sits
+# as close either side of the threshold as the analysis resolves on the synthetic runner (the
+# parameters are the metrics' own quantities, see synthetic.py).
 E2E: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
-    ("hip_drop", "rear", {"pelvic_drop_deg": 4.5}, {"pelvic_drop_deg": 7.5}),
-    ("crossover_gait", "rear", {"step_width_norm": 0.08}, {"step_width_norm": 0.02}),
-    ("arm_crossover", "rear", {"arm_crossover_norm": -0.06}, {"arm_crossover_norm": 0.0}),
-    ("recovery_external_rotation", "rear", {"recovery_er_deg": 10.0}, {"recovery_er_deg": 20.0}),
-    ("knee_collapse", "rear", {"knee_fppa_deg": 5.0}, {"knee_fppa_deg": 14.0}),
-    ("knee_collapse", "front", {"knee_fppa_deg": 5.0}, {"knee_fppa_deg": 14.0}),
-    ("overstride", "side", {"foot_ahead_norm": 0.05}, {"foot_ahead_norm": 0.11}),
-    ("low_cadence", "side", {"cadence_spm": 166.0}, {"cadence_spm": 155.0}),
-    ("trunk_lean", "side", {"trunk_forward_lean_deg": 7.0}, {"trunk_forward_lean_deg": 12.5}),
-    ("trunk_lean", "rear", {"trunk_lateral_lean_deg": 3.0}, {"trunk_lateral_lean_deg": 6.5}),
+    ("hip_drop", "rear", {"pelvic_drop_deg": 5.5}, {"pelvic_drop_deg": 6.5}),
+    ("crossover_gait", "rear", {"step_width_norm": 0.06}, {"step_width_norm": 0.04}),
+    ("arm_crossover", "rear", {"arm_crossover_norm": 0.005}, {"arm_crossover_norm": 0.035}),
+    ("recovery_external_rotation", "rear", {"recovery_er_deg": 14.0}, {"recovery_er_deg": 16.0}),
+    ("recovery_external_rotation", "front", {"recovery_er_deg": 14.0},
+     {"recovery_er_deg": 16.0}),
+    ("knee_collapse", "rear", {"knee_fppa_deg": 8.5}, {"knee_fppa_deg": 11.5}),
+    ("knee_collapse", "front", {"knee_fppa_deg": 8.5}, {"knee_fppa_deg": 11.5}),
+    ("overstride", "side", {"foot_ahead_norm": 0.07}, {"foot_ahead_norm": 0.09}),
+    ("low_cadence", "side", {"cadence_spm": 162.0}, {"cadence_spm": 158.0}),
+    ("trunk_lean", "side", {"trunk_forward_lean_deg": 9.0}, {"trunk_forward_lean_deg": 11.0}),
+    ("trunk_lean", "rear", {"trunk_lateral_lean_deg": 4.5}, {"trunk_lateral_lean_deg": 5.5}),
     ("asymmetry", "rear", {"pelvic_drop_deg": (4.0, 4.0)}, {"pelvic_drop_deg": (5.0, 1.5)}),
 ]
 AZ = {"rear": 0.0, "front": 180.0, "side": 90.0}
@@ -251,3 +256,20 @@ def test_planner_reads_the_report(runner: Runner) -> None:
     assert summary.unrecognised == ()
     assert {f.code for f in summary.faults} == {f.code for f in r.faults}
     assert [c.link for c in summary.chain] == [c.link for c in r.chain]
+
+
+def test_contact_asymmetry_floor_is_two_frames_at_the_clips_rate(runner: Runner) -> None:
+    """A 25 ms difference on 200 ms contacts: past 8 % of the contact and past two frames at
+    120 fps (16.7 ms), under two frames at 60 fps (33.3 ms)."""
+    ct = metric("ground_contact_ms", 187.5, 212.5)
+    floor_120 = th.CONTACT_ASYMMETRY_MIN_FRAMES * 1000.0 / 120.0
+    at_120 = [f for f in rules({"ground_contact_ms": ct}, fps=120.0) if f.code == "asymmetry"]
+    assert [(f.side, f.threshold) for f in at_120] == [("left", pytest.approx(floor_120))]
+    assert not [f for f in rules({"ground_contact_ms": ct}, fps=60.0) if f.code == "asymmetry"]
+    # End to end: the clip's measured frame rate reaches the rule.
+    params = {"camera_azimuth_deg": 90.0, "contact_time_s": (0.1875, 0.2125), "duration_s": 8.0}
+    _, fast = runner("side", fps=120.0, **params)
+    assert [(f.code, f.side) for f in fast.faults] == [("asymmetry", "left")]
+    assert fast.faults[0].evidence.metric == "ground_contact_ms"
+    _, slow = runner("side", fps=60.0, **params)
+    assert not [f for f in slow.faults if f.code == "asymmetry"]

@@ -20,14 +20,16 @@ TOL: dict[str, float] = {
     "cadence_spm": 2.0,  # the issue: within 2 steps/min
     "pelvic_drop_deg": 1.5,  # the issue: within 1.5 deg
     "step_width_norm": 0.03,  # the issue: within 0.03 leg lengths
-    "arm_crossover_norm": 0.015,  # leg lengths: perspective shrinks the forward wrist ~5 %
+    # leg lengths: from behind, the forward wrist is farther than the body and perspective
+    # shrinks its offset by about 7 % (0.0025 at 0.035).
+    "arm_crossover_norm": 0.005,
     "trunk_lateral_lean_deg": 1.0,
     "trunk_forward_lean_deg": 1.0,
     "hip_adduction_deg": 1.5,
     # The camera sees the flexed stance knee in perspective (nearer or farther than the hip
     # and ankle): +-3.5 deg from behind / in front at 4 m, well inside RF's 2D-vs-3D spread.
     "knee_fppa_deg": 4.0,
-    "recovery_external_rotation_deg": 4.0,
+    "recovery_external_rotation_deg": 1.0,  # world landmarks: no perspective
     "foot_ahead_of_hip_norm": 0.01,  # leg lengths
     "shank_angle_ic_deg": 2.0,
     "knee_flexion_ic_deg": 2.0,
@@ -65,8 +67,6 @@ def _check(s: Any, r: Any, keys: tuple[str, ...], tol_scale: float = 1.0) -> Non
         assert t is not None, key
         assert m.value is not None, f"{key} withheld: {m.withheld_reason}"
         tol = TOL[key] * tol_scale
-        if key == "recovery_external_rotation_deg":
-            tol = max(tol, 0.2 * abs(t["value"]))  # RF: a low-confidence 2D proxy
         parts = ["left", "right"]
         # The median over both sides only means something when the sides agree.
         if not ("left" in t and abs(t["left"] - t["right"]) > tol):
@@ -89,7 +89,7 @@ def test_metrics_recover_injected_values(runner: Runner, view: str, variant: str
               "trunk_lateral_lean_deg": 3.0, "foot_ahead_norm": 0.07, **VARIANTS[variant]}
     s, r = runner(view, **params)
     assert r.clip_quality.fit, r.clip_quality.reasons
-    keys = ("cadence_spm", "ground_contact_ms", "flight_ms")
+    keys: tuple[str, ...] = ("cadence_spm", "ground_contact_ms", "flight_ms")
     keys += FRONTAL_KEYS if view != "side" else SAGITTAL_KEYS
     # Image noise of 1.5 px on a 560 px leg: angles of short segments get a little more room.
     _check(s, r, keys, tol_scale=1.5 if variant == "noise" else 1.0)
@@ -112,7 +112,7 @@ def test_metrics_recover_injected_values(runner: Runner, view: str, variant: str
 ])
 def test_metrics_follow_the_parameters(runner: Runner, view: str, params: dict[str, Any]) -> None:
     s, r = runner(view, camera_azimuth_deg=VIEWS[view], **params)
-    keys = ("cadence_spm", "ground_contact_ms")
+    keys: tuple[str, ...] = ("cadence_spm", "ground_contact_ms")
     keys += FRONTAL_KEYS if view != "side" else SAGITTAL_KEYS
     _check(s, r, keys)
 
@@ -145,7 +145,8 @@ def test_plane_metrics_are_withheld_in_the_other_view(runner: Runner) -> None:
 def test_contact_time_withheld_below_60_fps(runner: Runner) -> None:
     _s, r = runner("side", camera_azimuth_deg=90.0, fps=30.0)
     assert r.clip_quality.fit
-    assert abs(r.metrics["cadence_spm"].value - 170.0) <= 2.0  # cadence stays good at 30 fps
+    cadence = r.metrics["cadence_spm"].value
+    assert cadence is not None and abs(cadence - 170.0) <= 2.0  # cadence stays good at 30 fps
     for key in ("ground_contact_ms", "flight_ms", "duty_factor"):
         assert r.metrics[key].value is None
         assert "frame rate" in (r.metrics[key].withheld_reason or "")
@@ -166,3 +167,22 @@ def test_per_stride_values_carry_real_frame_times(runner: Runner) -> None:
     m = r.metrics["pelvic_drop_deg"]
     assert m.per_stride
     assert all(round(v.t_s, 9) in frame_times for v in m.per_stride)
+
+
+@pytest.mark.parametrize(("view", "key", "param", "values"), [
+    ("rear", "arm_crossover_norm", "arm_crossover_norm", (0.005, 0.035)),
+    ("rear", "recovery_external_rotation_deg", "recovery_er_deg", (14.0, 16.0)),
+    ("front", "recovery_external_rotation_deg", "recovery_er_deg", (14.0, 16.0)),
+])
+def test_parameter_is_the_metric_quantity(runner: Runner, view: str, key: str, param: str,
+                                          values: tuple[float, ...]) -> None:
+    """The generator's parameter is the quantity the metric defines (its truth from the 3D
+    model equals it), and the analysis measures it within the stated tolerance."""
+    for v in values:
+        s, r = runner(view, camera_azimuth_deg=VIEWS[view], **{param: v})
+        truth = s.truth["metrics"][key]
+        m = r.metrics[key]
+        for part in ("left", "right"):
+            assert abs(truth[part] - v) <= 0.01 * max(1.0, abs(v)), (part, truth[part], v)
+            got = getattr(m, part)
+            assert got is not None and abs(got - v) <= TOL[key], (part, got, v)

@@ -49,7 +49,7 @@ def test_real_clip_is_analysed_to_the_end_and_nothing_is_invented(
     # Whatever events were found lie inside the clip, toe-offs after their contacts.
     t0, t1 = float(track.timestamps_s[0]), float(track.timestamps_s[-1])
     for side in ("left", "right"):
-        ev = r.events.side(side)  # type: ignore[arg-type]
+        ev = r.events.side(side)
         assert all(t0 <= t <= t1 for t in ev.initial_contact_s + ev.toe_off_s)
 
 

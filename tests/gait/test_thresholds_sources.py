@@ -5,7 +5,7 @@ Each module-level numeric constant in backend/gait (a number, a tuple or dict of
 severity ``Bands``) must have, in its comment paragraph (the comment lines and assignments
 around it up to a blank line) or on its own line, one of: "RF" (the shared running-form.md),
 a cited paper ("Dingenen 2018"), "the issue", or "StrideLab heuristic" (a departure listed in
-docs/gait.md).
+docs/gait.md). And no decision number hides inline in a function (see ``inline_numbers``).
 """
 
 from __future__ import annotations
@@ -108,3 +108,63 @@ def test_thresholds_module_has_constants_and_docs_list_departures() -> None:
     for name, text in _sources(GAIT / "thresholds.py").items():
         if "StrideLab heuristic" in text:
             assert f"`{name}`" in docs, f"docs/gait.md does not list the departure {name}"
+
+
+# Inline numbers: a decision number written into a function body escapes the check above. Numbers
+# in comparisons and arithmetic inside functions must be named constants, except these: identity
+# and halving (0, 1, 2, 0.5), unit conversions (60, 100, 1000), angle conventions (90, 180, 360)
+# and numerical guards (tiny epsilons).
+TRIVIAL = {0, 1, 2, 0.5, 60, 90, 100, 180, 360, 1000}
+EPSILON_MAX = 1e-3
+# Drawing (line widths, colours, layout) decides nothing about the runner.
+NOT_DECISIONS = {"pictures.py"}
+
+
+def _trivial(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    return abs(value) in TRIVIAL or 0 < abs(value) <= EPSILON_MAX
+
+
+def inline_numbers(source: str) -> list[tuple[int, float]]:
+    """(line, value) of each non-trivial numeric literal that a function compares with or
+    computes with."""
+    tree = ast.parse(source)
+    found: list[tuple[int, float]] = []
+
+    def visit(node: ast.AST, in_function: bool, in_math: bool) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            in_function = True
+        if isinstance(node, ast.Constant) and in_function and in_math \
+                and not _trivial(node.value):
+            found.append((node.lineno, node.value))  # type: ignore[arg-type]
+        math_here = in_math or isinstance(node, ast.Compare | ast.BinOp | ast.UnaryOp
+                                          | ast.AugAssign)
+        # A call's arguments and a subscript's index start afresh: landmark indices, axes and
+        # counts passed to numpy are not decisions (arithmetic inside them still counts).
+        if isinstance(node, ast.Call | ast.Subscript):
+            math_here = False
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_function, math_here)
+
+    visit(tree, False, False)
+    return found
+
+
+DECISION_MODULES = [p for p in MODULES if p.name not in NOT_DECISIONS]
+
+
+@pytest.mark.parametrize("path", DECISION_MODULES, ids=[p.name for p in DECISION_MODULES])
+def test_no_inline_decision_numbers(path: Path) -> None:
+    found = inline_numbers(path.read_text())
+    assert not found, f"{path.name}: numbers inline, name them in thresholds.py: {found}"
+
+
+def test_the_inline_check_catches_numbers_in_comparisons_and_arithmetic() -> None:
+    src = ("LIMIT = 0.7\n"
+           "def f(x, y):\n"
+           "    a = x * 0.4 + 2 * y / 1000\n"
+           "    if 0.7 <= x <= 1.8 and y > LIMIT:\n"
+           "        return max(4, x // 5)\n"
+           "    return abs(x) > 1e-9 and x - 180 > 0.5\n")
+    assert inline_numbers(src) == [(3, 0.4), (4, 0.7), (4, 1.8), (5, 5)]

@@ -64,6 +64,28 @@ def test_knee_angles_need_a_square_camera(runner: Runner) -> None:
         assert "off square" in (r.metrics[key].withheld_reason or "")
 
 
+@pytest.mark.parametrize("view", ["rear", "front"])
+def test_knee_angles_survive_world_out_of_proportion(runner: Runner, view: str) -> None:
+    """World shoulders and hips 5 % wider than the image shows (a pose model's body prior): the
+    width ratio alone reads a square camera as 15-18 degrees off; the world hips' and
+    shoulders' depth difference does not, so the knee angles stay reported square on and are
+    still withheld for a camera 8 degrees off."""
+    az = 0.0 if view == "rear" else 180.0
+    wide = {"world_scale": (1.05, 1.0, 1.0), "world_noise_m": 0.002, "knee_fppa_deg": 12.0}
+    _, square = runner(view, camera_azimuth_deg=az, **wide)
+    angle = square.view_detail.camera_angle_deg
+    assert angle is not None and angle <= 1.0
+    for key in ("knee_fppa_deg", "recovery_external_rotation_deg"):
+        assert square.metrics[key].value is not None, square.metrics[key].withheld_reason
+    assert any(f.code == "knee_collapse" for f in square.faults)
+    _, oblique = runner(view, camera_azimuth_deg=az + 8.0, **wide)
+    angle = oblique.view_detail.camera_angle_deg
+    assert angle is not None and abs(angle - 8.0) <= 1.5
+    for key in ("knee_fppa_deg", "recovery_external_rotation_deg"):
+        assert oblique.metrics[key].value is None
+        assert "off square" in (oblique.metrics[key].withheld_reason or "")
+
+
 def test_mislabelled_view_is_noted(runner: Runner) -> None:
     _, r = runner("rear", camera_azimuth_deg=90.0)
     assert r.view == "rear"
@@ -156,3 +178,47 @@ def test_without_world_landmarks_contact_times_from_behind_are_withheld(runner: 
     for key in ("ground_contact_ms", "flight_ms", "duty_factor"):
         assert r.metrics[key].value is None
         assert "world landmarks" in (r.metrics[key].withheld_reason or "")
+    # The heel whip from behind is inflated by perspective without them: withheld.
+    assert r.metrics["recovery_external_rotation_deg"].value is None
+    assert "perspective" in (r.metrics["recovery_external_rotation_deg"].withheld_reason or "")
+    # world_landmarks_used says the truth: nothing here, and with them only what uses them.
+    assert not any(m.world_landmarks_used for m in r.metrics.values())
+    _, with_world = runner("rear", camera_azimuth_deg=0.0)
+    used = {k for k, m in with_world.metrics.items() if m.world_landmarks_used}
+    assert used == {"cadence_spm", "ground_contact_ms", "flight_ms", "duty_factor",
+                    "step_width_norm", "arm_crossover_norm", "recovery_external_rotation_deg"}
+
+
+def test_person_missing_every_other_frame_is_visible_after_interpolation(runner: Runner) -> None:
+    """One-frame gaps are bridged by the cleaner, so they count as seen: a track whose person
+    is missing in every other frame is fit, not "found in only 50 %"."""
+    s, _ = runner("rear", camera_azimuth_deg=0.0)
+    t = s.track
+    lm, world = t.landmarks.copy(), t.world.copy()
+    lm[1::2] = np.nan
+    world[1::2] = np.nan
+    holey = type(t)(lm, world, t.timestamps_s, t.width, t.height, t.fps_nominal)
+    assert float(holey.found.mean()) == pytest.approx(0.5, abs=0.01)
+    r = analyze(holey, "rear")
+    # All but the last frame, which has no frame after it to bridge to.
+    assert r.clip_quality.person_visible_fraction == pytest.approx(1.0, abs=0.002)
+    assert r.clip_quality.fit, r.clip_quality.reasons
+    assert abs(r.metrics["pelvic_drop_deg"].value - 4.0) <= 1.5  # type: ignore[operator]
+    # Long gaps still count as missing: a third of the clip gone in one piece.
+    lm2, world2 = t.landmarks.copy(), t.world.copy()
+    lm2[: t.n_frames // 3] = np.nan
+    world2[: t.n_frames // 3] = np.nan
+    gone = type(t)(lm2, world2, t.timestamps_s, t.width, t.height, t.fps_nominal)
+    q = analyze(gone, "rear").clip_quality
+    assert q.person_visible_fraction == pytest.approx(2 / 3, abs=0.01)
+    assert not q.fit and any("found in only" in x for x in q.reasons)
+
+
+def test_treadmill_is_known_only_from_the_athlete(runner: Runner) -> None:
+    from backend.gait import AthleteInfo
+
+    s, r = runner("rear", camera_azimuth_deg=0.0)
+    assert r.clip_quality.treadmill is None  # not inferred from the landmarks
+    on_belt = analyze(s.track, "rear", AthleteInfo(treadmill_speed_mps=3.0))
+    assert on_belt.clip_quality.treadmill is True
+    assert on_belt.to_dict()["athlete"]["treadmill_speed_mps"] == 3.0

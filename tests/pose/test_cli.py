@@ -64,3 +64,26 @@ def test_bad_clip_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
     assert "notes.mp4: not a video file that can be read" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("option", ["--out", "--overlay"])
+def test_unwritable_output_is_a_clear_error_before_any_work(tmp_path: Path, option: str) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a directory")
+    for bad in (blocker / "sub" / "x.npz", Path("/proc/stridelab-no-such-dir/x.npz")):
+        args = {"--out": tmp_path / "t.npz", option: bad}
+        result = stridelab(FRONT, *(str(a) for kv in args.items() for a in kv))
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+        assert "Cannot write" in result.stderr
+        assert str(bad.parent) in result.stderr.replace("\n", "")
+        assert "frames/s" not in result.stderr  # no frame was processed
+        assert not (tmp_path / "t.npz").exists()
+
+
+def test_npz_is_appended_and_the_real_path_printed(tmp_path: Path) -> None:
+    result = stridelab(FRONT, "--out", tmp_path / "front")
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "front.npz"
+    assert Track.load(written).n_frames == 100
+    assert str(written) in result.stderr.replace("\n", "")
