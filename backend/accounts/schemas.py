@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from backend.accounts.models import Equipment, RunningBackground
+from backend.core.text import Text, refuse_nul
+
+# A wall-clock time in the athlete's own time zone (the profile's time_zone), so no UTC
+# offset. Documented as HH:MM[:SS]: JSON Schema's "time" format is RFC 3339's, which
+# requires an offset.
+LocalTime = Annotated[time, WithJsonSchema({
+    "type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
+    "description": "Local time in the profile's time zone, HH:MM or HH:MM:SS, no offset.",
+    "examples": ["07:30:00"]})]
 
 
 class RegisterRequest(BaseModel):
@@ -16,8 +34,16 @@ class RegisterRequest(BaseModel):
     password: str = Field(min_length=1, max_length=256,
                           description="At least 10 characters, not a common password.")
     role: Literal["athlete", "coach"] = "athlete"
-    display_name: str = Field(min_length=1, max_length=120)
+    display_name: Text = Field(min_length=1, max_length=120)
     time_zone: str = Field(default="UTC", max_length=64)
+
+    @field_validator("display_name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        # Stored stripped: a name of spaces only would be stored empty.
+        if not value.strip():
+            raise ValueError("give a name to show (not only spaces)")
+        return value
 
     @field_validator("time_zone")
     @classmethod
@@ -47,14 +73,16 @@ class ProfileUpdate(BaseModel):
 
     running_background: RunningBackground | None = None
     weekly_volume_km: float | None = Field(default=None, ge=0, le=400)
-    injuries: list[str] | None = Field(default=None, max_length=20)
+    injuries: list[Annotated[str, StringConstraints(max_length=100),
+                             AfterValidator(refuse_nul)]] | None = Field(default=None,
+                                                                        max_length=20)
     equipment: list[Equipment] | None = None
     strength_days: list[int] | None = Field(
         default=None, description="Weekdays for strength sessions, 0=Monday .. 6=Sunday; 2 or 3."
     )
     time_zone: str | None = Field(default=None, max_length=64)
     notify_weekday: int | None = Field(default=None, ge=0, le=6)
-    notify_time: time | None = None
+    notify_time: LocalTime | None = None
     height_cm: float | None = Field(default=None, ge=100, le=250)
     complete: bool = Field(default=True, description="Mark onboarding as finished.")
 
@@ -73,6 +101,15 @@ class ProfileUpdate(BaseModel):
     def _zone(cls, value: str | None) -> str | None:
         return None if value is None else _validate_zone(value)
 
+    @field_validator("notify_time")
+    @classmethod
+    def _local(cls, value: time | None) -> time | None:
+        if value is not None and value.tzinfo is not None:
+            # The column holds a wall-clock time: an offset would be silently dropped.
+            raise ValueError("give the local time without a UTC offset, like '07:30'; "
+                             "the time zone is the profile's time_zone")
+        return value
+
 
 class ProfilePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -84,7 +121,7 @@ class ProfilePublic(BaseModel):
     strength_days: list[int]
     time_zone: str
     notify_weekday: int
-    notify_time: time
+    notify_time: LocalTime
     height_cm: float | None
     onboarded_at: datetime | None
 

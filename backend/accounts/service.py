@@ -20,6 +20,8 @@ def normalise_email(email: str) -> str:
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:
+    if "\x00" in email:
+        return None  # no stored email has one (PostgreSQL would refuse the query)
     return session.exec(select(User).where(User.email == normalise_email(email))).first()
 
 

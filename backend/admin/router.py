@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from backend.accounts.models import User
 from backend.accounts.schemas import UserPublic
-from backend.api.deps import AdminUser, SessionDep
+from backend.api.deps import MAX_OFFSET, AdminUser, SessionDep
 from backend.core.errors import ERROR_RESPONSES
 
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=ERROR_RESPONSES)
@@ -18,7 +18,7 @@ def list_users(
     _: AdminUser,
     session: SessionDep,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[UserPublic]:
     users = session.exec(select(User).order_by(col(User.id)).offset(offset).limit(limit)).all()
     return [UserPublic.model_validate(u) for u in users]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -45,6 +46,8 @@ from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
 
 logger = logging.getLogger(__name__)
+# Resumable upload ids are uuid4 hex (tus.py).
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 
 Enqueue = Callable[[int], None]
 
@@ -392,7 +395,9 @@ def new_upload(session: Session, upload_id: str, athlete: User, length: int | No
 
 
 def owned_upload(session: Session, upload_id: str, athlete: User) -> ClipUpload:
-    upload = session.get(ClipUpload, upload_id)
+    # Ids are uuid4 hex: anything else (a NUL, which PostgreSQL refuses) is not looked up.
+    well_formed = _UPLOAD_ID.fullmatch(upload_id) is not None
+    upload = session.get(ClipUpload, upload_id) if well_formed else None
     if upload is None or upload.athlete_id != athlete.id:
         raise NotFoundError("No such upload: start a new one.", code="upload_not_found")
     return upload

@@ -30,8 +30,12 @@ def create_invite(session: Session, coach: User) -> CoachInvite:
 
 
 def accept_invite(session: Session, athlete: User, code: str) -> CoachLink:
-    invite = session.exec(select(CoachInvite).where(CoachInvite.code == code.strip().upper())
-                          ).first()
+    code = code.strip().upper()
+    # Only letters and digits can be a code: anything else (a NUL, which PostgreSQL refuses
+    # in a query) is looked up nowhere.
+    valid = code.isascii() and code.isalnum() and len(code) <= 32
+    invite = session.exec(select(CoachInvite).where(CoachInvite.code == code)
+                          ).first() if valid else None
     if invite is None:
         raise NotFoundError("No such invite code: check it with your coach.",
                             code="invite_not_found")

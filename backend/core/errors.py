@@ -117,6 +117,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # The database (DataError) or its driver (OverflowError: SQLite's refuses integers
         # past 64 bits) refused a value: the input was wrong, not the server. Routes bound
         # their inputs; this is the safety net.
+        if "NUL (0x00)" in str(exc):  # psycopg: "text fields cannot contain NUL (0x00) bytes"
+            return JSONResponse(
+                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+                content={"detail": "Text in the request contains a NUL character (\\u0000), "
+                         "which cannot be stored: remove it and send the request again.",
+                         "code": "nul_character"})
         return JSONResponse(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             content={"detail": "A value in the request is out of range (too large a number, "
@@ -133,5 +139,13 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such resource: check the URL."
+        if exc.status_code == 400 and ("parsing the body" in detail
+                                       or "multipart" in detail.lower()):
+            # FastAPI's and Starlette's words for a body they could not decode (a broken
+            # form, bytes that are not the declared content type): say what to send.
+            detail = (f"The request body could not be read ({detail.rstrip('.')}): send JSON "
+                      "as 'application/json' (UTF-8), or the form the endpoint documents, "
+                      "with a matching Content-Type.")
+            code = "body_unreadable"
         return JSONResponse(status_code=exc.status_code, content={"detail": detail, "code": code},
                             headers=getattr(exc, "headers", None))

@@ -3,12 +3,14 @@ switch, compliance, coach edits and the private calendar feed."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 from sqlmodel import Session, select
 
 from backend import planner
 from backend.accounts.models import AthleteProfile, User
-from backend.api.deps import AthleteUser, CoachedAthlete, CoachUser, SessionDep
+from backend.api.deps import MAX_ID, AthleteUser, CoachedAthlete, CoachUser, SessionDep
 from backend.core.errors import ERROR_RESPONSES
 from backend.plans import service
 from backend.plans.models import PlanVersion, SessionLogEntry
@@ -31,6 +33,8 @@ plans_router = APIRouter(tags=["plans"], responses=ERROR_RESPONSES)
 coach_plans_router = APIRouter(prefix="/coach/athletes/{athlete_id}", tags=["coach"],
                                responses=ERROR_RESPONSES)
 calendar_router = APIRouter(tags=["plans"], responses={404: ERROR_RESPONSES[404]})
+# A 32-bit integer column: a larger number is no version, and would overflow the query.
+PlanVersionNumber = Annotated[int, Path(description="The version number", ge=1, le=MAX_ID)]
 
 
 def _public(session: Session, athlete: User, row: PlanVersion) -> PlanPublic:
@@ -88,7 +92,8 @@ def list_plan_versions(athlete: AthleteUser, session: SessionDep) -> list[PlanVe
 
 @plans_router.get("/plans/current/versions/{version}", response_model=PlanPublic,
                   summary="One earlier version of the current plan")
-def read_plan_version(version: int, athlete: AthleteUser, session: SessionDep) -> PlanPublic:
+def read_plan_version(version: PlanVersionNumber, athlete: AthleteUser,
+                      session: SessionDep) -> PlanPublic:
     return _public(session, athlete, service.get_version(session, athlete.pk, version))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from backend import planner
+from backend.core.text import Text
 
 
 class SideExtraPublic(BaseModel):
@@ -186,11 +187,11 @@ class LevelIn(BaseModel):
 
 
 class CueIn(BaseModel):
-    text: str = Field(min_length=1, max_length=300)
+    text: Text = Field(min_length=1, max_length=300)
     exercise_code: str | None = None
     from_date: date | None = None
 
 
 class NoteIn(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
+    text: Text = Field(min_length=1, max_length=2000)
     session_key: str | None = None

@@ -6,9 +6,10 @@ from the database and stores what it returns. Callers commit.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,9 @@ from backend.plans.models import (
 from backend.plans.schemas import ExerciseLogIn, SessionLogIn
 
 DEFAULT_BLOCK_WEEKS = 6
+# A session done a little before its plan's first day (started early) still counts.
+LOG_EARLY_LIMIT = timedelta(days=7)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def athlete_today(profile: AthleteProfile | None, user: User) -> date:
@@ -231,7 +235,16 @@ def log_session(session: Session, athlete: User, session_key: str, body: Session
         for p in planned.exercises
     )
     profile_row = session.get(AthleteProfile, athlete.id)
-    logged_on = body.logged_on or athlete_today(profile_row, athlete)
+    today = athlete_today(profile_row, athlete)
+    logged_on = body.logged_on or today
+    if logged_on > today:
+        raise InvalidInputError(f"logged_on {logged_on} lies in the future (today is {today} "
+                                "in your time zone): give the day you did the session.",
+                                code="logged_on_in_future")
+    if logged_on < plan.block_start - LOG_EARLY_LIMIT:
+        raise InvalidInputError(f"logged_on {logged_on} lies long before this plan started "
+                                f"({plan.block_start}): give the day you did the session.",
+                                code="logged_on_before_plan")
     log = planner.SessionLog(session_key, logged_on, body.rpe, exercises, plan.plan_id)
     history = [h for h in _logs_for(session, athlete.pk, plan.plan_id)
                if h.session_key != session_key]
@@ -362,7 +375,11 @@ def calendar_token(session: Session, athlete: User, *, regenerate: bool = False)
 
 
 def calendar_for_token(session: Session, token: str) -> bytes:
-    feed = session.exec(select(CalendarFeed).where(CalendarFeed.token == token)).first()
+    # Tokens are URL-safe base64 (token_urlsafe): anything else, a NUL say (which PostgreSQL
+    # refuses in a query), matches no feed.
+    well_formed = _TOKEN.fullmatch(token) is not None
+    feed = session.exec(select(CalendarFeed).where(CalendarFeed.token == token)
+                        ).first() if well_formed else None
     if feed is None:
         raise NotFoundError("Unknown calendar link: get the current one from the app.",
                             code="calendar_not_found")

@@ -150,3 +150,52 @@ async def test_coach_has_no_athlete_profile(client: httpx.AsyncClient, accounts:
     resp = await client.get("/api/v1/users/me/profile", headers=coach["headers"])
     assert resp.status_code == 403
     assert resp.json()["code"] == "athlete_only"
+
+
+async def test_nul_characters_are_refused_before_the_database(client: httpx.AsyncClient,
+                                                               accounts: Accounts) -> None:
+    """PostgreSQL refuses a NUL in text: found by tests/api/test_fuzz.py as a database
+    refusal after the route ran. Now a validation error naming the field, on both
+    databases, and nothing stored changes."""
+    resp = await client.post("/api/v1/auth/register", json={
+        "email": "nul@example.com", "password": "a-long-enough-passphrase",
+        "display_name": "A\x00B"})
+    assert resp.status_code == 422
+    assert "display_name" in resp.json()["detail"] and "NUL" in resp.json()["detail"]
+    athlete = await accounts.register("athlete")
+    await client.put("/api/v1/users/me/profile", headers=athlete["headers"],
+                     json={"injuries": ["ITB 2024"]})
+    resp = await client.put("/api/v1/users/me/profile", headers=athlete["headers"],
+                            json={"injuries": ["knee\x00"], "weekly_volume_km": 50})
+    assert resp.status_code == 422 and "injuries" in resp.json()["detail"]
+    profile = (await client.get("/api/v1/users/me/profile", headers=athlete["headers"])).json()
+    assert profile["injuries"] == ["ITB 2024"] and profile["weekly_volume_km"] != 50
+    # No account has a NUL in its email: the usual answer, not a database error.
+    resp = await client.post("/api/v1/auth/token",
+                             data={"username": "x\x00@example.com", "password": "whatever-pass"})
+    assert resp.status_code == 401 and resp.json()["code"] == "bad_credentials"
+
+
+async def test_blank_names_long_injuries_and_offset_times_are_refused(
+        client: httpx.AsyncClient, accounts: Accounts) -> None:
+    resp = await client.post("/api/v1/auth/register", json={
+        "email": "blank@example.com", "password": "a-long-enough-passphrase",
+        "display_name": "   "})
+    assert resp.status_code == 422 and "display_name" in resp.json()["detail"]
+    athlete = await accounts.register("athlete")
+    for bad, field in (({"injuries": ["x" * 101]}, "injuries"),
+                       ({"notify_time": "07:30:00+02:00"}, "notify_time")):
+        resp = await client.put("/api/v1/users/me/profile", headers=athlete["headers"], json=bad)
+        assert resp.status_code == 422, resp.text
+        assert field in resp.json()["detail"]
+    profile = (await client.get("/api/v1/users/me/profile", headers=athlete["headers"])).json()
+    assert profile["notify_time"] == "18:00:00"
+
+
+async def test_notify_time_is_documented_as_a_local_time(client: httpx.AsyncClient) -> None:
+    """JSON Schema's "time" format is RFC 3339's, which needs an offset: the fuzzer's
+    response-schema check refused "18:00:00". The document now says what is sent."""
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    documented = schemas["ProfilePublic"]["properties"]["notify_time"]
+    assert "format" not in documented
+    assert documented["pattern"] and "no offset" in documented["description"]

@@ -9,7 +9,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
+from sqlmodel import Session
 
+from backend.accounts.models import Role
+from backend.accounts.service import create_user
 from backend.api.deps import SessionDep
 from tests.conftest import Accounts
 
@@ -65,3 +69,45 @@ async def test_database_range_errors_are_a_4xx(app: FastAPI, client: httpx.Async
     assert resp.status_code == 422, resp.text
     assert resp.json()["code"] == "value_out_of_range"
     assert "out of range" in resp.json()["detail"]
+
+
+async def test_admin_offsets_are_bounded(client: httpx.AsyncClient, engine: Engine) -> None:
+    with Session(engine) as session:
+        create_user(session, email="admin@example.com", password="admin-pass-phrase-1",
+                    role=Role.admin, display_name="Admin")
+        session.commit()
+    token = (await client.post("/api/v1/auth/token", data={
+        "username": "admin@example.com", "password": "admin-pass-phrase-1"})).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    resp = await client.get(f"/api/v1/admin/users?offset={2**63}", headers=headers)
+    assert resp.status_code == 422 and resp.json()["code"] == "invalid_input", resp.text
+
+
+async def test_text_the_database_refuses_is_a_clear_4xx(app: FastAPI, client: httpx.AsyncClient,
+                                                        engine: Engine) -> None:
+    """The safety net for a NUL character that reaches PostgreSQL: a 422 saying so, not the
+    message about numbers and dates."""
+
+    def nul(session: SessionDep) -> dict[str, str]:
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT CAST(:v AS TEXT)"), {"v": "a\x00b"})
+        else:  # SQLite stores a NUL: raise what psycopg raises
+            raise DataError("SELECT :v", {}, Exception(
+                "PostgreSQL text fields cannot contain NUL (0x00) bytes"))
+        return {}
+
+    app.add_api_route("/test/nul", nul, methods=["GET"])
+    app.router.routes.insert(0, app.router.routes.pop())
+    resp = await client.get("/test/nul")
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["code"] == "nul_character" and "NUL" in resp.json()["detail"]
+
+
+async def test_unreadable_bodies_say_what_to_send(client: httpx.AsyncClient) -> None:
+    """A form body FastAPI cannot parse was a 400 "There was an error parsing the body"."""
+    resp = await client.post("/api/v1/auth/token", content=b"--x\r\nbroken",
+                             headers={"Content-Type": "multipart/form-data"})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["code"] == "body_unreadable", resp.text
+    assert "Content-Type" in resp.json()["detail"]
+

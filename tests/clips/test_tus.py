@@ -277,6 +277,21 @@ async def test_creation_needs_a_valid_length_and_details(client: httpx.AsyncClie
     assert "recorded_at" in resp.json()["detail"]
 
 
+async def test_malformed_upload_ids_are_not_found(client: httpx.AsyncClient,
+                                                  accounts: Accounts) -> None:
+    """A NUL in the upload id reached the database (PostgreSQL refuses it):
+    tests/api/test_fuzz.py. An id that cannot be one is simply not found, on every route."""
+    athlete = await accounts.register("athlete")
+    tus_headers = {**athlete["headers"], "Tus-Resumable": "1.0.0"}
+    for upload_id in ("%00", "ab%00cd", "Z" * 32):
+        resp = await client.get(f"/api/v1/uploads/{upload_id}", headers=athlete["headers"])
+        assert resp.status_code == 404 and resp.json()["code"] == "upload_not_found", resp.text
+        for method in ("HEAD", "DELETE"):
+            resp = await client.request(method, f"/api/v1/uploads/{upload_id}",
+                                        headers=tus_headers)
+            assert resp.status_code == 404, (method, upload_id, resp.status_code)
+
+
 async def test_completion_runs_once(client: httpx.AsyncClient, accounts: Accounts,
                                     engine: Engine, run_clip: Path) -> None:
     """A client that missed the last response and sends an empty PATCH at the end offset

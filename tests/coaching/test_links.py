@@ -97,3 +97,14 @@ async def test_leave_without_coach(client: httpx.AsyncClient, accounts: Accounts
     resp = await client.delete("/api/v1/users/me/coach", headers=athlete["headers"])
     assert resp.status_code == 404
     assert resp.json()["detail"] == "You have no coach to leave."
+
+
+async def test_malformed_invite_codes_are_not_found(client: httpx.AsyncClient,
+                                                    accounts: Accounts) -> None:
+    """A NUL in the code reached the database (PostgreSQL refuses it): tests/api/test_fuzz.py.
+    Any code that cannot be one is simply not found."""
+    athlete = await accounts.register("athlete")
+    for code in ("%00", "AB%00CD", "x" * 200, "%F0%9F%8F%83"):
+        resp = await client.post(f"/api/v1/invites/{code}/accept", headers=athlete["headers"])
+        assert resp.status_code == 404, (code, resp.text)
+        assert resp.json()["code"] == "invite_not_found"

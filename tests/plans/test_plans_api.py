@@ -291,3 +291,42 @@ def test_missed_weeks_repeat_once(engine: Engine) -> None:
         flags = service.coach_flags(db, user.pk)
         assert [f.code for f in flags] == ["missed_sessions"]
         db.commit()
+
+
+async def test_text_and_numbers_the_database_cannot_hold(client: httpx.AsyncClient,
+                                                         accounts: Accounts) -> None:
+    """Found by tests/api/test_fuzz.py on PostgreSQL: a NUL in a coach's cue or note, or in a
+    calendar token, and a plan version past 32 bits, were refused by the database after the
+    route ran. Now validation answers, and the plan keeps its version."""
+    athlete = await _onboarded_athlete(client, accounts)
+    coach = await _coach_of(client, accounts, athlete)
+    base = f"/api/v1/coach/athletes/{athlete['id']}"
+    before = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
+    for path in ("plan/cues", "plan/notes"):
+        resp = await client.post(f"{base}/{path}", headers=coach["headers"],
+                                 json={"text": "Run\x00 tall"})
+        assert resp.status_code == 422 and resp.json()["code"] == "invalid_input", resp.text
+        assert "text" in resp.json()["detail"] and "NUL" in resp.json()["detail"]
+    after = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
+    assert after["version"] == before["version"]
+    resp = await client.get("/api/v1/calendar/%00.ics")
+    assert resp.status_code == 404 and resp.json()["code"] == "calendar_not_found"
+    for version in (2**31, 2**63, 0):
+        resp = await client.get(f"/api/v1/plans/current/versions/{version}",
+                                headers=athlete["headers"])
+        assert resp.status_code == 422 and resp.json()["code"] == "invalid_input", resp.text
+
+
+async def test_log_dates_must_be_real(client: httpx.AsyncClient, accounts: Accounts) -> None:
+    """A session logged in year 9999 or year 1 was stored as it came."""
+    athlete = await _onboarded_athlete(client, accounts)
+    plan = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
+    session = _first_session(plan)
+    for day, code in (("9999-12-31", "logged_on_in_future"),
+                      ("0001-01-01", "logged_on_before_plan")):
+        resp = await client.post(f"/api/v1/sessions/{session['id']}/log",
+                                 headers=athlete["headers"], json={"rpe": 5, "logged_on": day})
+        assert resp.status_code == 422 and resp.json()["code"] == code, resp.text
+        assert "logged_on" in resp.json()["detail"]
+    again = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
+    assert not _first_session(again)["logged"]
