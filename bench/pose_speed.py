@@ -13,7 +13,9 @@ loading are counted as a user would see them:
   ``mediapipe==0.10.14`` (``bench/.mpvenv``, created on first use, shared with
   ``tests/fixtures/make_mediapipe_reference.py``);
 - ``decode-rgb``: PyAV decoding to RGB alone (the ceiling either pipeline could reach);
-- ``decode-yuv``: PyAV decoding alone, no conversion (what our pipeline needs).
+- ``decode-yuv``: PyAV decoding alone, no conversion (what our pipeline needs);
+- ``ours-ffmpeg-threads``: ours with FFmpeg choosing its decoding threads, the alternative
+  to ``backend.pose.pipeline.decoder_threads`` (one thread on two cores or fewer).
 
 It prints, per variant, frames per second over the whole process (start-up included) and
 after start-up, and the peak resident memory; then the ratio ours / MediaPipe (best round of
@@ -42,7 +44,7 @@ sys.path.insert(0, str(REPO_ROOT))
 # The MediaPipe environment is the reference fixture's: one place builds it.
 from tests.fixtures.make_mediapipe_reference import ensure_mediapipe_venv  # noqa: E402
 
-VARIANTS = ("ours", "mediapipe", "decode-rgb", "decode-yuv")
+VARIANTS = ("ours", "mediapipe", "decode-rgb", "decode-yuv", "ours-ffmpeg-threads")
 
 
 # --- workers: each runs in its own process and prints one JSON line ------------------------
@@ -57,6 +59,14 @@ def worker_ours(clip: Path) -> dict[str, float]:
     return {"frames": stats.frames, "found": stats.found, "detector_runs": stats.detector_runs,
             "startup_s": time.perf_counter() - started - stats.seconds,
             "work_s": stats.seconds}
+
+
+def worker_ours_ffmpeg_threads(clip: Path) -> dict[str, float]:
+    """Ours with FFmpeg choosing its decoding threads, to check ``decoder_threads()``."""
+    import backend.pose.pipeline as pipeline
+
+    pipeline.decoder_threads = lambda: 0  # type: ignore[assignment]
+    return worker_ours(clip)
 
 
 def _rgb_frames(clip: Path) -> Iterator[Any]:
@@ -104,7 +114,7 @@ def worker_decode_yuv(clip: Path) -> dict[str, float]:
 
 
 WORKERS = {"ours": worker_ours, "mediapipe": worker_mediapipe, "decode-rgb": worker_decode_rgb,
-           "decode-yuv": worker_decode_yuv}
+           "decode-yuv": worker_decode_yuv, "ours-ffmpeg-threads": worker_ours_ffmpeg_threads}
 
 
 # --- the driver ---------------------------------------------------------------------------
@@ -198,7 +208,7 @@ def main() -> None:
         for variant in variants:
             r = run_variant(variant, clip, mp_python)
             results[variant].append(r)
-            print(f"  round {round_index + 1} {variant:<11} {r['frames']:>6.0f} frames  "
+            print(f"  round {round_index + 1} {variant:<19} {r['frames']:>6.0f} frames  "
                   f"whole process {r['frames'] / r['wall_s']:7.1f} frames/s  "
                   f"after start-up {r['frames'] / r['work_s']:7.1f} frames/s  "
                   f"peak {r['peak_mb']:6.0f} MB", flush=True)
@@ -209,12 +219,15 @@ def main() -> None:
     print("\nbest round, frames per second (whole process / after start-up), peak memory:")
     for variant in variants:
         peak = max(r["peak_mb"] for r in results[variant])
-        print(f"  {variant:<11} {best(variant, 'wall_s'):7.1f} / {best(variant, 'work_s'):7.1f}"
+        print(f"  {variant:<19} {best(variant, 'wall_s'):7.1f} / {best(variant, 'work_s'):7.1f}"
               f"   peak {peak:5.0f} MB")
     if "ours" in results and "mediapipe" in results:
         print(f"\nratio ours / MediaPipe: whole process "
               f"{best('ours', 'wall_s') / best('mediapipe', 'wall_s'):.2f}x, after start-up "
               f"{best('ours', 'work_s') / best('mediapipe', 'work_s'):.2f}x")
+    if "ours" in results and "ours-ffmpeg-threads" in results:
+        print(f"ratio ours / ours-ffmpeg-threads (decoding threads): after start-up "
+              f"{best('ours', 'work_s') / best('ours-ffmpeg-threads', 'work_s'):.2f}x")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ inference; frames are streamed, never held.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,16 @@ from backend.pose.video import Frame, FrameReader, iter_frames, open_video
 
 ProgressCallback = Callable[[int, int | None], None]
 PROGRESS_INTERVAL_S = 0.1
+
+
+def decoder_threads() -> int:
+    """FFmpeg threads for decoding beside inference: 0 lets FFmpeg choose.
+
+    On two cores or fewer, inference already fills them; FFmpeg's own choice (a thread per
+    core and one more) only contends with it, and one decoding thread is faster
+    (bench/pose_speed.py, docs/pose.md). With more cores, decoding has its own.
+    """
+    return 1 if (os.cpu_count() or 1) <= 2 else 0
 
 
 @dataclass
@@ -171,7 +182,7 @@ def run_pose(
     reported: tuple[int, int | None] | None = None
     chosen_found = False
     try:
-        with FrameReader(clip_path) as reader:
+        with FrameReader(clip_path, decoder_threads=decoder_threads()) as reader:
             for frame in reader:
                 pose: PoseLandmarks | None
                 if person is not None and not chosen_found:
