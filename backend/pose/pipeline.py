@@ -53,9 +53,16 @@ def decoder_threads() -> int:
 
     On two cores or fewer, inference already fills them; FFmpeg's own choice (a thread per
     core and one more) only contends with it, and one decoding thread is faster
-    (bench/pose_speed.py, docs/pose.md). With more cores, decoding has its own.
+    (bench/pose_speed.py, docs/pose.md). With more cores, decoding has its own. The cores
+    counted are those this process may run on (a container's CPU set), as FFmpeg counts them.
     """
-    return 1 if (os.cpu_count() or 1) <= 2 else 0
+    return 1 if usable_cores() <= 2 else 0
+
+
+def usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @dataclass

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.pose import Track, pipeline
-from backend.pose.pipeline import PoseEngine
+from backend.pose import Track
 from backend.pose.track import TrackFormatError
-from tests.pose.conftest import FRONT, TWO_PEOPLE
+from tests.pose.conftest import TWO_PEOPLE
 
 TRACK_ARRAYS = {"landmarks", "world", "timestamps_s", "width", "height", "fps_nominal"}
 
@@ -67,22 +66,3 @@ def test_malformed_tracks_are_refused(tmp_path: Path) -> None:
     not_npz.write_text("hello")
     with pytest.raises(TrackFormatError, match="cannot read track file"):
         Track.load(not_npz)
-
-
-@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (16, 0)])
-def test_decoding_threads_follow_the_cores(monkeypatch: pytest.MonkeyPatch, cores: int,
-                                           threads: int) -> None:
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: cores)
-    assert pipeline.decoder_threads() == threads
-
-
-def test_decoding_threads_do_not_change_the_track(monkeypatch: pytest.MonkeyPatch,
-                                                  pose_engine: PoseEngine) -> None:
-    """One decoding thread (bench/pose_speed.py: faster on two cores) decodes the same frames
-    as FFmpeg's own choice: the tracks are identical."""
-    tracks = []
-    for threads in (0, 1):
-        monkeypatch.setattr(pipeline, "decoder_threads", lambda threads=threads: threads)
-        tracks.append(pipeline.run_pose(FRONT, engine=pose_engine))
-    np.testing.assert_array_equal(tracks[0].landmarks, tracks[1].landmarks)
-    np.testing.assert_array_equal(tracks[0].timestamps_s, tracks[1].timestamps_s)

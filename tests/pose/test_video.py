@@ -5,6 +5,7 @@ Every clip here is made by the test from a real one (../shared/clips) with PyAV.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy.typing as npt
 import pytest
 
 import backend.pose
-from backend.pose import Track, VideoError
+from backend.pose import Track, VideoError, pipeline
 from backend.pose.pipeline import PoseEngine, run_pose
 from backend.pose.video import iter_frames, open_video
 from tests.pose.conftest import FRONT, REAR, body_errors, frames_agreeing, reference
@@ -209,3 +210,23 @@ def test_clip_without_anyone_gives_an_all_nan_track(tmp_path: Path,
     assert track.n_frames == 12 and not track.found.any()
     assert np.isnan(track.landmarks).all() and np.isnan(track.world).all()
     np.testing.assert_allclose(track.timestamps_s, np.arange(12) / 60, atol=1e-4)
+
+
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (16, 0)])
+def test_decoding_threads_follow_the_usable_cores(monkeypatch: pytest.MonkeyPatch, cores: int,
+                                                  threads: int) -> None:
+    monkeypatch.setattr(pipeline, "usable_cores", lambda: cores)
+    assert pipeline.decoder_threads() == threads
+
+
+def test_one_decoding_thread_decodes_the_same_frames() -> None:
+    """One decoding thread (faster on two cores, bench/pose_speed.py) gives the frames and
+    times FFmpeg's own choice of threads gives."""
+    def fingerprints(threads: int) -> list[tuple[float, str]]:
+        return [(f.timestamp_s, hashlib.sha256(b"".join(
+                    np.ascontiguousarray(p).tobytes() for p in (f.y, f.u, f.v))).hexdigest())
+                for f in iter_frames(FRONT, decoder_threads=threads)]
+
+    one, auto = fingerprints(1), fingerprints(0)
+    assert len(one) > 50
+    assert one == auto
