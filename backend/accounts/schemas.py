@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -18,7 +17,7 @@ from pydantic import (
 )
 
 from backend.accounts.models import Equipment, RunningBackground
-from backend.core.text import Text, refuse_nul
+from backend.core.text import Text
 
 # A wall-clock time in the athlete's own time zone (the profile's time_zone), so no UTC
 # offset. Documented as HH:MM[:SS]: JSON Schema's "time" format is RFC 3339's, which
@@ -73,9 +72,8 @@ class ProfileUpdate(BaseModel):
 
     running_background: RunningBackground | None = None
     weekly_volume_km: float | None = Field(default=None, ge=0, le=400)
-    injuries: list[Annotated[str, StringConstraints(max_length=100),
-                             AfterValidator(refuse_nul)]] | None = Field(default=None,
-                                                                        max_length=20)
+    injuries: list[Annotated[Text, StringConstraints(max_length=100)]] | None = Field(
+        default=None, max_length=20)
     equipment: list[Equipment] | None = None
     strength_days: list[int] | None = Field(
         default=None, description="Weekdays for strength sessions, 0=Monday .. 6=Sunday; 2 or 3."

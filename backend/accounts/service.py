@@ -9,6 +9,7 @@ from backend.accounts.models import AthleteProfile, Role, User, utcnow
 from backend.accounts.schemas import ProfileUpdate, RegisterRequest
 from backend.core.errors import AuthenticationError, ConflictError
 from backend.core.security import check_password_policy, hash_password, verify_password
+from backend.core.text import has_nul
 
 # Verifying against a fixed hash when the account is unknown keeps timing from revealing
 # which emails are registered.
@@ -20,7 +21,7 @@ def normalise_email(email: str) -> str:
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:
-    if "\x00" in email:
+    if has_nul(email):
         return None  # no stored email has one (PostgreSQL would refuse the query)
     return session.exec(select(User).where(User.email == normalise_email(email))).first()
 

@@ -11,6 +11,8 @@ from sqlmodel import Field, SQLModel
 
 from backend.accounts.models import utcnow
 
+ORIGINAL_FILENAME_LENGTH = 255
+
 
 class ClipView(StrEnum):
     rear = "rear"
@@ -34,7 +36,7 @@ class Clip(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     size_bytes: int = Field(sa_type=BigInteger)
     storage_key: str = Field(max_length=512)
-    original_filename: str | None = Field(default=None, max_length=255)
+    original_filename: str | None = Field(default=None, max_length=ORIGINAL_FILENAME_LENGTH)
     content_type: str = Field(max_length=100, default="video/mp4")
     # What the athlete said when uploading.
     view: str = Field(max_length=8, default=ClipView.auto.value)

@@ -90,8 +90,8 @@ class _Receiver:
             self.file_seen = True
             self._is_file = True
             raw_filename = options.get(b"filename")
-            self.filename = raw_filename.decode("utf-8", "replace")[:255] if raw_filename \
-                else None
+            # Cleaned and cut to the column where the clip row is made (clips/service.py).
+            self.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
             ctype = self._headers.get(b"content-type")
             self.content_type = ctype.decode("latin-1")[:100] if ctype else None
         elif len(self.fields) >= MAX_FIELDS:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import AthleteProfile, User, utcnow
 from backend.clips.models import (
+    ORIGINAL_FILENAME_LENGTH,
     AnalysisReport,
     Clip,
     ClipFault,
@@ -41,13 +41,14 @@ from backend.clips.schemas import (
 from backend.clips.storage import Storage, clip_key, results_prefix
 from backend.core.config import Settings
 from backend.core.errors import NotFoundError
+from backend.core.text import HEX_DIGITS, displayable, well_formed
 from backend.jobs import lease as leases
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
 
 logger = logging.getLogger(__name__)
-# Resumable upload ids are uuid4 hex (tus.py).
-_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+# tuspyserver names uploads by uuid4 hex.
+UPLOAD_ID_LENGTH = 32
 
 Enqueue = Callable[[int], None]
 
@@ -136,7 +137,8 @@ def _new_clip(athlete_id: int, received: ReceivedFile, options: Any, probe: Prob
         person_x, person_y = float(options.person_x), float(options.person_y)
     return Clip(
         athlete_id=athlete_id, sha256=received.sha256, size_bytes=received.size,
-        storage_key=key, original_filename=received.filename,
+        storage_key=key,
+        original_filename=displayable(received.filename, ORIGINAL_FILENAME_LENGTH),
         content_type=probe.content_type, view=str(options.view.value),
         person_x=person_x, person_y=person_y,
         treadmill_speed_kmh=options.treadmill_speed_kmh,
@@ -394,10 +396,12 @@ def new_upload(session: Session, upload_id: str, athlete: User, length: int | No
     return upload
 
 
+def is_upload_id(value: str) -> bool:
+    return well_formed(value, HEX_DIGITS, UPLOAD_ID_LENGTH, min_length=UPLOAD_ID_LENGTH)
+
+
 def owned_upload(session: Session, upload_id: str, athlete: User) -> ClipUpload:
-    # Ids are uuid4 hex: anything else (a NUL, which PostgreSQL refuses) is not looked up.
-    well_formed = _UPLOAD_ID.fullmatch(upload_id) is not None
-    upload = session.get(ClipUpload, upload_id) if well_formed else None
+    upload = session.get(ClipUpload, upload_id) if is_upload_id(upload_id) else None
     if upload is None or upload.athlete_id != athlete.id:
         raise NotFoundError("No such upload: start a new one.", code="upload_not_found")
     return upload

@@ -60,7 +60,6 @@ TUS_PREFIX = "uploads"
 TUS_VERSION = "1.0.0"
 PATCH_CONTENT_TYPE = "application/offset+octet-stream"
 LOCK_TIMEOUT_S = 10.0
-_UID_LENGTH = 32
 
 
 class ClipTusStorage(TusStorage):
@@ -79,7 +78,7 @@ class ClipTusStorage(TusStorage):
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _path(self, uid: str) -> Path:
-        if len(uid) != _UID_LENGTH or not all(c in "0123456789abcdef" for c in uid):
+        if not service.is_upload_id(uid):
             raise InvalidInputError("Invalid upload id.", code="upload_not_found")
         return self.directory / uid
 

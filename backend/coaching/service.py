@@ -11,14 +11,16 @@ from backend.accounts.models import AthleteProfile, User, utcnow
 from backend.coaching.models import CoachInvite, CoachLink
 from backend.coaching.schemas import CoachLinkPublic, RosterAthlete
 from backend.core.errors import ConflictError, NotFoundError
+from backend.core.text import well_formed
 
 INVITE_TTL = timedelta(days=14)
 # No 0/O/1/I: codes are read aloud and typed on phones.
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+INVITE_CODE_LENGTH = 10
 
 
 def new_invite_code() -> str:
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
 
 
 def create_invite(session: Session, coach: User) -> CoachInvite:
@@ -31,11 +33,8 @@ def create_invite(session: Session, coach: User) -> CoachInvite:
 
 def accept_invite(session: Session, athlete: User, code: str) -> CoachLink:
     code = code.strip().upper()
-    # Only letters and digits can be a code: anything else (a NUL, which PostgreSQL refuses
-    # in a query) is looked up nowhere.
-    valid = code.isascii() and code.isalnum() and len(code) <= 32
-    invite = session.exec(select(CoachInvite).where(CoachInvite.code == code)
-                          ).first() if valid else None
+    invite = (session.exec(select(CoachInvite).where(CoachInvite.code == code)).first()
+              if well_formed(code, _CODE_ALPHABET, INVITE_CODE_LENGTH) else None)
     if invite is None:
         raise NotFoundError("No such invite code: check it with your coach.",
                             code="invite_not_found")

@@ -6,7 +6,6 @@ from the database and stores what it returns. Callers commit.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -18,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from backend import planner
 from backend.accounts.models import AthleteProfile, User
 from backend.core.errors import InvalidInputError, NotFoundError
+from backend.core.text import URL_SAFE, well_formed
 from backend.plans.models import (
     CalendarFeed,
     CoachFlagEntry,
@@ -31,12 +31,17 @@ from backend.plans.schemas import ExerciseLogIn, SessionLogIn
 DEFAULT_BLOCK_WEEKS = 6
 # A session done a little before its plan's first day (started early) still counts.
 LOG_EARLY_LIMIT = timedelta(days=7)
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A phone ahead of the profile's time zone (travelling east, a zone never set) is already on
+# tomorrow: one day of slack, as for a clip's recorded_at.
+LOG_AHEAD_LIMIT = timedelta(days=1)
+
+
+def athlete_zone(profile: AthleteProfile | None, user: User) -> str:
+    return (profile.time_zone if profile else None) or user.time_zone or "UTC"
 
 
 def athlete_today(profile: AthleteProfile | None, user: User) -> date:
-    zone = (profile.time_zone if profile else None) or user.time_zone or "UTC"
-    return datetime.now(ZoneInfo(zone)).date()
+    return datetime.now(ZoneInfo(athlete_zone(profile, user))).date()
 
 
 def planner_profile(session: Session, athlete: User, block_start: date) -> planner.PlannerProfile:
@@ -237,10 +242,11 @@ def log_session(session: Session, athlete: User, session_key: str, body: Session
     profile_row = session.get(AthleteProfile, athlete.id)
     today = athlete_today(profile_row, athlete)
     logged_on = body.logged_on or today
-    if logged_on > today:
+    if logged_on > today + LOG_AHEAD_LIMIT:
+        zone = athlete_zone(profile_row, athlete)
         raise InvalidInputError(f"logged_on {logged_on} lies in the future (today is {today} "
-                                "in your time zone): give the day you did the session.",
-                                code="logged_on_in_future")
+                                f"in the profile's time zone, {zone}): give the day you did "
+                                "the session.", code="logged_on_in_future")
     if logged_on < plan.block_start - LOG_EARLY_LIMIT:
         raise InvalidInputError(f"logged_on {logged_on} lies long before this plan started "
                                 f"({plan.block_start}): give the day you did the session.",
@@ -375,11 +381,9 @@ def calendar_token(session: Session, athlete: User, *, regenerate: bool = False)
 
 
 def calendar_for_token(session: Session, token: str) -> bytes:
-    # Tokens are URL-safe base64 (token_urlsafe): anything else, a NUL say (which PostgreSQL
-    # refuses in a query), matches no feed.
-    well_formed = _TOKEN.fullmatch(token) is not None
+    # Tokens are URL-safe base64 (token_urlsafe).
     feed = session.exec(select(CalendarFeed).where(CalendarFeed.token == token)
-                        ).first() if well_formed else None
+                        ).first() if well_formed(token, URL_SAFE, 64) else None
     if feed is None:
         raise NotFoundError("Unknown calendar link: get the current one from the app.",
                             code="calendar_not_found")

@@ -71,14 +71,14 @@ async def test_database_range_errors_are_a_4xx(app: FastAPI, client: httpx.Async
     assert "out of range" in resp.json()["detail"]
 
 
-async def test_admin_offsets_are_bounded(client: httpx.AsyncClient, engine: Engine) -> None:
+async def test_admin_offsets_are_bounded(client: httpx.AsyncClient, engine: Engine,
+                                         accounts: Accounts) -> None:
     with Session(engine) as session:
         create_user(session, email="admin@example.com", password="admin-pass-phrase-1",
                     role=Role.admin, display_name="Admin")
         session.commit()
-    token = (await client.post("/api/v1/auth/token", data={
-        "username": "admin@example.com", "password": "admin-pass-phrase-1"})).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    token = await accounts.login("admin@example.com", "admin-pass-phrase-1")
+    headers = {"Authorization": f"Bearer {token}"}
     resp = await client.get(f"/api/v1/admin/users?offset={2**63}", headers=headers)
     assert resp.status_code == 422 and resp.json()["code"] == "invalid_input", resp.text
 

@@ -2,7 +2,8 @@
 
 Schemathesis generates requests for every operation (valid ones, and invalid ones: wrong
 types, values out of bounds, missing fields, odd strings with NUL bytes and emoji) and sends
-them in-process to the ASGI app, as an athlete, as that athlete's coach and anonymously.
+them in-process to the ASGI app, as an athlete, as that athlete's coach, as an admin and
+anonymously.
 Path parameters are often the ids of real rows (the athlete's clip with its report, plan
 session, calendar token, upload, invite code), so the fuzzer gets past the 404s, and one pass
 puts a NUL in every string. Each response must not be a server error and must match the
@@ -32,11 +33,14 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from backend.accounts.models import Role
+from backend.accounts.service import create_user
 from backend.core.config import Settings
 from tests.clips.seed import seed_analysed_clip
 
-# Examples per operation and role, over the three passes: ~45 operations x 3 roles x 2
+# Examples per operation and role, over the three passes: ~45 operations x 4 roles x 2
 # databases in about 40 s. A one-off run with 80 found nothing more.
 MAX_EXAMPLES = 16
 
@@ -48,7 +52,7 @@ MAX_EXAMPLES = 16
 #   tests/clips/test_tus.py.
 # Operations that must answer 2xx at least once: the seeded rows and the tokens work (most
 # operations are one role's: anonymous reaches only the public ones).
-MIN_SUCCEEDING = {"athlete": 24, "coach": 18, "anonymous": 3}
+MIN_SUCCEEDING = {"athlete": 24, "coach": 18, "admin": 6, "anonymous": 3}
 EXCLUDED = {("GET", "/api/v1/clips/{clip_id}/events"), ("PATCH", "/api/v1/uploads/{uuid}")}
 
 PASSWORD = "a-long-enough-passphrase"
@@ -62,10 +66,17 @@ def _ok(resp: Any, expected: int = 200) -> Any:
     return resp.json() if resp.content else None
 
 
-def _account(client: asgi.ASGIClient, role: str) -> dict[str, str]:
+def _account(client: asgi.ASGIClient, role: str, engine: Engine) -> dict[str, str]:
     email = f"fuzz-{role}@example.com"
-    _ok(client.post("/api/v1/auth/register", json={
-        "email": email, "password": PASSWORD, "role": role, "display_name": f"Fuzz {role}"}), 201)
+    if role == "admin":  # not open to registration
+        with Session(engine) as session:
+            create_user(session, email=email, password=PASSWORD, role=Role.admin,
+                        display_name="Fuzz admin")
+            session.commit()
+    else:
+        _ok(client.post("/api/v1/auth/register", json={
+            "email": email, "password": PASSWORD, "role": role,
+            "display_name": f"Fuzz {role}"}), 201)
     token = _ok(client.post("/api/v1/auth/token",
                             data={"username": email, "password": PASSWORD}))["access_token"]
     return {"Authorization": f"Bearer {token}"}
@@ -75,8 +86,9 @@ def seed_world(client: asgi.ASGIClient, engine: Engine, settings: Settings,
                work: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """An athlete with a plan, a calendar feed, an analysed clip and an unfinished upload, and
     their coach; the headers of each role and real values for every path parameter."""
-    athlete = _account(client, "athlete")
-    coach = _account(client, "coach")
+    athlete = _account(client, "athlete", engine)
+    coach = _account(client, "coach", engine)
+    admin = _account(client, "admin", engine)
     me = _ok(client.get("/api/v1/users/me", headers=athlete))
     code = _ok(client.post("/api/v1/coach/invites", headers=coach), 201)["code"]
     _ok(client.post(f"/api/v1/invites/{code}/accept", headers=athlete))
@@ -91,7 +103,7 @@ def seed_world(client: asgi.ASGIClient, engine: Engine, settings: Settings,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
               "token": feed["token"], "clip_id": str(seeded.clip_id), "name": seeded.keyframe,
               "uuid": upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1]}
-    return {"athlete": athlete, "coach": coach, "anonymous": {}}, params
+    return {"athlete": athlete, "coach": coach, "admin": admin, "anonymous": {}}, params
 
 
 # The error handler's safety net for values the database refused after the route ran: a
@@ -172,7 +184,7 @@ def fuzz_operation(operation: Any, client: asgi.ASGIClient, headers: dict[str, s
     return statuses
 
 
-@pytest.mark.parametrize("role", ["athlete", "coach", "anonymous"])
+@pytest.mark.parametrize("role", ["athlete", "coach", "admin", "anonymous"])
 def test_no_input_is_a_server_error(app: FastAPI, engine: Engine, settings: Settings,
                                     tmp_path: Path, role: str) -> None:
     with asgi.get_client(app) as client:

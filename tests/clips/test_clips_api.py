@@ -246,3 +246,21 @@ async def test_simultaneous_retries_make_one_clip(client: httpx.AsyncClient, acc
     with Session(engine) as session:
         assert len(session.exec(select(Clip)).all()) == 1
         assert len(session.exec(select(AnalysisJob)).all()) == 1
+
+
+async def test_file_names_are_kept_printable(client: httpx.AsyncClient, accounts: Accounts,
+                                             run_clip: Path) -> None:
+    """A phone's file name is only shown back: a NUL (which PostgreSQL cannot store) or other
+    control character in it is dropped, not a reason to refuse the clip."""
+    athlete = await accounts.register("athlete")
+    boundary = "stridelab-file-name"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="view"\r\n\r\nrear\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="my\x00run\x07.mp4"\r\nContent-Type: video/mp4\r\n\r\n').encode()
+    body += run_clip.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    resp = await client.post("/api/v1/clips", content=body, headers={
+        **athlete["headers"], "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert resp.status_code == 202, resp.text
+    clip = (await client.get(f"/api/v1/clips/{resp.json()['id']}",
+                             headers=athlete["headers"])).json()
+    assert clip["original_filename"] == "myrun.mp4"

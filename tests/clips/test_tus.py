@@ -290,6 +290,10 @@ async def test_malformed_upload_ids_are_not_found(client: httpx.AsyncClient,
             resp = await client.request(method, f"/api/v1/uploads/{upload_id}",
                                         headers=tus_headers)
             assert resp.status_code == 404, (method, upload_id, resp.status_code)
+        resp = await client.patch(f"/api/v1/uploads/{upload_id}", content=b"x", headers={
+            **tus_headers, "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream"})
+        assert resp.status_code == 404, ("PATCH", upload_id, resp.status_code)
 
 
 async def test_completion_runs_once(client: httpx.AsyncClient, accounts: Accounts,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from icalendar import Calendar
@@ -318,15 +319,28 @@ async def test_text_and_numbers_the_database_cannot_hold(client: httpx.AsyncClie
 
 
 async def test_log_dates_must_be_real(client: httpx.AsyncClient, accounts: Accounts) -> None:
-    """A session logged in year 9999 or year 1 was stored as it came."""
+    """A session logged in year 9999 or year 1 was stored as it came. Now a day ahead of the
+    profile's time zone (a phone travelling east) and up to a week before the plan (started
+    early) count; anything further is refused and nothing is stored."""
     athlete = await _onboarded_athlete(client, accounts)
     plan = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
     session = _first_session(plan)
-    for day, code in (("9999-12-31", "logged_on_in_future"),
-                      ("0001-01-01", "logged_on_before_plan")):
+    today = datetime.now(ZoneInfo("Europe/London")).date()  # the profile's zone
+    block_start = date.fromisoformat(plan["weeks"][0]["start"])
+    refused = ((today + timedelta(days=2), "logged_on_in_future"),
+               (date(9999, 12, 31), "logged_on_in_future"),
+               (block_start - timedelta(days=8), "logged_on_before_plan"),
+               (date(1, 1, 1), "logged_on_before_plan"))
+    for day, code in refused:
         resp = await client.post(f"/api/v1/sessions/{session['id']}/log",
-                                 headers=athlete["headers"], json={"rpe": 5, "logged_on": day})
-        assert resp.status_code == 422 and resp.json()["code"] == code, resp.text
+                                 headers=athlete["headers"],
+                                 json={"rpe": 5, "logged_on": day.isoformat()})
+        assert resp.status_code == 422 and resp.json()["code"] == code, (day, resp.text)
         assert "logged_on" in resp.json()["detail"]
     again = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
     assert not _first_session(again)["logged"]
+    for day in (today + timedelta(days=1), block_start - timedelta(days=7)):
+        resp = await client.post(f"/api/v1/sessions/{session['id']}/log",
+                                 headers=athlete["headers"],
+                                 json={"rpe": 5, "logged_on": day.isoformat()})
+        assert resp.status_code == 200, (day, resp.text)
