@@ -142,7 +142,10 @@ def _withheld_metrics(reason: str) -> dict[str, Metric]:
     return {k: summarise(k, [], withheld=reason) for k in ALL_KEYS}
 
 
-def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None) -> Report:
+def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None,
+            capture_fps: float | None = None) -> Report:
+    """The running-form report of ``track``. ``capture_fps`` is the real capture rate of a
+    slow-motion clip (frames per real second), when the athlete knows it."""
     if view not in ("rear", "front", "side", "auto"):
         raise ValueError(f"view must be rear, front, side or auto, not {view!r}")
     clean = clean_track(track)

@@ -237,6 +237,14 @@ class ClipQuality:
     stance_path_residual_leg: float | None = None
     running: bool | None = None  # False when there is no flight phase (walking)
     treadmill: bool | None = None
+    # Slow motion: the real capture rate (given by the athlete or stated by the container),
+    # and how many real seconds one second of the clip holds (capture / playback rate).
+    capture_fps: float | None = None
+    time_scale: float = 1.0
+    slow_motion: bool | None = None  # True when detected or declared
+    # Running in slow motion with no known capture rate: every time-based figure is withheld
+    # until the athlete gives it (capture_fps on upload or on the command line).
+    needs_capture_fps: bool = False
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClipQuality:
