@@ -10,6 +10,8 @@ the reaper) can never both believe they own a job:
 - ``complete`` / ``fail`` / ``release`` / ``retry_later``: only while this worker owns the
   lease, in the caller's transaction; ``complete`` is written together with the results, so
   a worker that lost its lease writes nothing.
+- ``requeue_failed`` (a failed job, uploaded again) and ``restart`` (any job, its input
+  changed): back to the queue with attempts from 0; a worker running it loses its lease.
 """
 
 from __future__ import annotations
@@ -120,6 +122,21 @@ def requeue_failed(session: Session, job_id: int) -> bool:
     result = session.execute(
         update(AnalysisJob)
         .where(col(AnalysisJob.id) == job_id, col(AnalysisJob.status) == JobStatus.failed.value)
+        .values(status=JobStatus.queued.value, stage="queued", progress=0, attempts=0,
+                error_code=None, error_message=None, lease_owner=None, lease_expires_at=None,
+                started_at=None, finished_at=None, enqueued_at=now, updated_at=now)
+        .execution_options(synchronize_session="fetch"))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def restart(session: Session, job_id: int) -> bool:
+    """The job starts over from the queue (attempts from 0, error and timings cleared),
+    whatever its state: what the analysis reads changed (the clip's capture rate). A worker
+    running it loses its lease, so it stops at its next progress step and writes nothing."""
+    now = utcnow()
+    result = session.execute(
+        update(AnalysisJob)
+        .where(col(AnalysisJob.id) == job_id)
         .values(status=JobStatus.queued.value, stage="queued", progress=0, attempts=0,
                 error_code=None, error_message=None, lease_owner=None, lease_expires_at=None,
                 started_at=None, finished_at=None, enqueued_at=now, updated_at=now)

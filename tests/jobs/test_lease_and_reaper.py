@@ -131,6 +131,30 @@ def test_stopping_worker_hands_the_job_back_without_counting(engine: Engine) -> 
     assert job.status == "queued" and job.attempts == 0 and job.lease_owner is None
 
 
+def test_restart_takes_the_job_from_its_worker(engine: Engine) -> None:
+    """A clip's input changed (its capture rate) while a worker ran its analysis: the job
+    starts over from the queue, and the worker can neither renew nor complete it."""
+    _, job_id = _clip_with_job(engine)
+    leases.claim(engine, job_id, "worker-a", lease_s=30)
+    with Session(engine) as session:
+        assert leases.restart(session, job_id)
+        session.commit()
+    job = _job(engine, job_id)
+    assert job.status == "queued" and job.attempts == 0 and job.lease_owner is None
+    assert job.started_at is None and job.error_code is None
+    with Session(engine) as session:
+        assert not leases.complete(session, job_id, "worker-a")
+        assert not leases.fail(session, job_id, "worker-a", "no_person", "gone")
+    again = leases.claim(engine, job_id, "worker-b", lease_s=30)
+    assert again is not None and again.attempts == 1 and again.lease_owner == "worker-b"
+    # A finished job starts over the same way.
+    with Session(engine) as session:
+        assert leases.complete(session, job_id, "worker-b")
+        assert leases.restart(session, job_id)
+        session.commit()
+    assert _job(engine, job_id).status == "queued"
+
+
 def test_jobs_are_queued_only_after_commit(engine: Engine) -> None:
     queued: list[int] = []
     with Session(engine) as session:
