@@ -43,6 +43,8 @@ class Clip(SQLModel, table=True):
     person_x: float | None = None
     person_y: float | None = None
     treadmill_speed_kmh: float | None = None
+    # Slow motion: the real capture rate (frames per real second), when the athlete gave it.
+    capture_fps: float | None = None
     recorded_at: datetime
     # What the probe measured.
     container: str = Field(max_length=64)
@@ -88,6 +90,14 @@ class AnalysisReport(SQLModel, table=True):
     # [{"name", "key", "sha256", "content_type"}, ...]
     keyframes: list[dict[str, Any]] = Field(default_factory=list,
                                             sa_column=Column(JSON, nullable=False))
+    # The analysis's verdict on the clip (the report's clip_quality), as columns: an unfit
+    # clip is a result the API shows as such, and never changes the plan.
+    fit: bool = True
+    unfit_reasons: list[str] = Field(default_factory=list,
+                                     sa_column=Column(JSON, nullable=False))
+    advice: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    slow_motion: bool | None = None
+    needs_capture_fps: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 

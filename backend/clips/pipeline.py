@@ -54,12 +54,18 @@ def athlete_info(height_cm: float | None, treadmill_speed_kmh: float | None) -> 
 
 def analyse_clip(clip_path: Path, *, view: str, person: tuple[float, float] | None,
                  athlete: AthleteInfo | None, out_dir: Path, progress: Progress | None = None,
-                 overlay: bool = True, keyframes: bool = True) -> AnalysisOutput:
+                 overlay: bool = True, keyframes: bool = True,
+                 capture_fps: float | None = None) -> AnalysisOutput:
     """Pose and running-form analysis of ``clip_path``; files go into ``out_dir``.
 
     ``person`` is the runner to follow, (x, y) in pixels of the upright first frame, or None
-    to let the pose engine pick the runner. ``progress(fraction, stage)`` may raise to stop
-    the work (the job system does, when the worker stops or loses the job).
+    to let the pose engine pick the runner. ``capture_fps`` is the real capture rate of a
+    slow-motion clip (frames per real second), when the athlete gave it. ``progress(fraction,
+    stage)`` may raise to stop the work (the job system does, when the worker stops or loses
+    the job).
+
+    A clip the analysis finds unfit (its report's ``clip_quality.fit`` is false, with reasons
+    and advice) is a result, returned like any other: the caller stores it as such.
     """
     from backend.gait import analyze
     from backend.pose import run_pose
@@ -95,7 +101,7 @@ def analyse_clip(clip_path: Path, *, view: str, person: tuple[float, float] | No
     track.save(track_path)
 
     report_progress(0.9, "analysis")
-    report = analyze(track, view, athlete)
+    report = analyze(track, view, athlete, capture_fps=capture_fps)
     report_dict = clean_json(report.to_dict())
     report_progress(0.95, "saving")
 

@@ -30,7 +30,16 @@ from backend.api.deps import (
 from backend.clips import service
 from backend.clips.export import build_export
 from backend.clips.multipart import receive_clip_form
-from backend.clips.schemas import ClipOptions, ClipPage, ClipPublic, ReportPublic, UploadPublic
+from backend.clips.schemas import (
+    CAPTURE_FPS_MAX,
+    CAPTURE_FPS_MIN,
+    ClipOptions,
+    ClipPage,
+    ClipPublic,
+    ClipUpdate,
+    ReportPublic,
+    UploadPublic,
+)
 from backend.clips.storage import LocalStorage
 from backend.core.errors import ERROR_RESPONSES, NotFoundError
 from backend.jobs.models import TERMINAL
@@ -49,6 +58,7 @@ _FORM_TYPES: dict[str, dict[str, Any]] = {
     "person_x": {"type": "number", "minimum": 0, "maximum": 1},
     "person_y": {"type": "number", "minimum": 0, "maximum": 1},
     "treadmill_speed_kmh": {"type": "number", "exclusiveMinimum": 0, "maximum": 40},
+    "capture_fps": {"type": "number", "minimum": CAPTURE_FPS_MIN, "maximum": CAPTURE_FPS_MAX},
     "recorded_at": {"type": "string", "format": "date-time"},
 }
 _UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
@@ -88,7 +98,7 @@ async def upload_clip(request: Request, athlete: AthleteUser, session: SessionDe
                       settings: SettingsDep, storage: StorageDep, jobs: JobsDep) -> ClipPublic:
     """The body streams to storage; the clip is probed (a 422 says what is wrong with it and
     how to film again) and its analysis queued. Sending the same file again returns the same
-    clip."""
+    clip (with a new capture_fps, analysed again)."""
     await run_in_threadpool(release_connection, session)
     fields, received = await receive_clip_form(request, storage,
                                                max_bytes=settings.max_upload_bytes)
@@ -117,12 +127,27 @@ def read_clip(clip: ReadableClip, session: SessionDep) -> ClipPublic:
     return service.read_clip(session, clip)
 
 
+@clips_router.patch(
+    "/{clip_id}", status_code=status.HTTP_202_ACCEPTED, response_model=ClipPublic,
+    summary="Give a slow-motion clip's capture rate; the clip is analysed again")
+def update_clip(body: ClipUpdate, clip: OwnedClip, session: SessionDep,
+                jobs: JobsDep) -> ClipPublic:
+    """When the clip's analysis asks for it (needs_capture_fps), the athlete tells the rate
+    the phone really filmed at. A new value starts a new analysis at once, whatever the
+    current one is doing (status queued, attempts from 0); its result replaces the report,
+    which stays readable meanwhile. The same value again changes nothing. The athlete's own
+    clips only."""
+    service.set_capture_fps(session, clip, body.capture_fps, jobs.enqueue)
+    return service.read_clip(session, clip)
+
+
 @clips_router.get("/{clip_id}/events", response_class=EventSourceResponse,
                   summary="Progress of the clip's analysis (server-sent events)",
                   responses=_JSON_ERRORS)
 async def clip_events(clip: ReadableClip, request: Request) -> AsyncIterable[ServerSentEvent]:
     """One 'progress' event whenever status, progress or stage change, then a final 'done'
-    event (status succeeded or failed) and the stream ends. Works across processes: it reads
+    event (status succeeded or failed; outcome 'analysed' or 'unfit' once succeeded) and the
+    stream ends. Works across processes: it reads
     the job row, wherever the worker runs."""
     engine = request.app.state.engine
     clip_id = clip.id

@@ -11,6 +11,15 @@ from backend.clips.models import ClipView
 from backend.core.errors import InvalidInputError
 
 JobStatusLiteral = Literal["queued", "running", "succeeded", "failed"]
+OutcomeLiteral = Literal["analysed", "unfit"]
+# The real capture rate of a slow-motion clip, frames per real second: phones film 120 or 240,
+# some 480 or 960; under 24 is no video at all.
+CAPTURE_FPS_MIN = 24.0
+CAPTURE_FPS_MAX = 1000.0
+CAPTURE_FPS_DESCRIPTION = (
+    "Slow motion: the rate the phone really filmed at, in frames per real second (the "
+    f"slow-motion setting, e.g. 120 or 240; {CAPTURE_FPS_MIN:g}-{CAPTURE_FPS_MAX:g}), not less "
+    "than the clip's own frame rate. Leave it out for a clip that plays at normal speed.")
 # No phone clip is older; earlier dates are typos or a camera without a clock.
 EARLIEST_RECORDED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -30,6 +39,8 @@ class ClipOptions(BaseModel):
         default=None, ge=0, le=1, description="Vertical position, 0 = top, 1 = bottom.")
     treadmill_speed_kmh: float | None = Field(default=None, gt=0, le=40,
                                               description="Belt speed, on a treadmill.")
+    capture_fps: float | None = Field(default=None, ge=CAPTURE_FPS_MIN, le=CAPTURE_FPS_MAX,
+                                      allow_inf_nan=False, description=CAPTURE_FPS_DESCRIPTION)
     recorded_at: datetime | None = Field(
         default=None, description="When the clip was filmed; defaults to the video's own "
         "creation time, else the upload time.")
@@ -85,7 +96,33 @@ class Timings(BaseModel):
     processing_s: float | None = Field(description="The last attempt, start to finish.")
 
 
-class ClipPublic(BaseModel):
+class AnalysisVerdict(BaseModel):
+    """What the analysis made of the clip, once it ran to its end (job status 'succeeded')."""
+
+    outcome: OutcomeLiteral | None = Field(
+        description="How the analysis ended, once status is 'succeeded' (the job ran to its "
+        "end, whatever it found): 'analysed' (the report measures running form, and the plan "
+        "was updated from it) or 'unfit' (the analysis refused the clip: unfit_reasons say "
+        "why, advice how to film again; nothing was measured and the plan was not changed). "
+        "null while queued or running and when failed (see error).")
+    fit: bool | None = Field(
+        description="Whether running form could be measured in the clip (true with outcome "
+        "'analysed', false with 'unfit'); null until the analysis succeeded.")
+    unfit_reasons: list[str] = Field(
+        description="Why the clip is unfit for analysis; empty unless fit is false.")
+    advice: list[str] = Field(
+        description="How to film again: what to change for an unfit clip, or what would make "
+        "the next clip better (an oblique camera, say); may be empty.")
+    slow_motion: bool | None = Field(
+        description="The clip is slow motion (detected, or declared with capture_fps); null "
+        "when unknown or not analysed yet.")
+    needs_capture_fps: bool = Field(
+        description="The clip is slow motion and its real capture rate is unknown, so every "
+        "time-based figure is withheld: ask the athlete and send it with PATCH "
+        "/api/v1/clips/{clip_id} ({\"capture_fps\": 240}), which analyses the clip again.")
+
+
+class ClipPublic(AnalysisVerdict):
     id: int
     athlete_id: int
     status: JobStatusLiteral
@@ -97,7 +134,10 @@ class ClipPublic(BaseModel):
     analysed_view: str | None = Field(description="The view the analysis used (for 'auto').")
     recorded_at: datetime
     duration_s: float
-    fps: float
+    fps: float = Field(description="The clip's own frame rate (playback).")
+    capture_fps: float | None = Field(
+        description="The real capture rate the athlete gave for a slow-motion clip (frames "
+        "per real second); null when not given.")
     width: int
     height: int
     size_bytes: int
@@ -114,13 +154,22 @@ class ClipPage(BaseModel):
     offset: int
 
 
-class ClipEvent(BaseModel):
+class ClipEvent(AnalysisVerdict):
     """One server-sent event of ``GET /clips/{id}/events``."""
 
     status: JobStatusLiteral
     progress: int
     stage: str | None
     error: JobError | None
+
+
+class ClipUpdate(BaseModel):
+    """What may change on a clip after the upload; a change analyses the clip again."""
+
+    capture_fps: float | None = Field(
+        ge=CAPTURE_FPS_MIN, le=CAPTURE_FPS_MAX, allow_inf_nan=False,
+        description=CAPTURE_FPS_DESCRIPTION + " null: the clip is not slow motion (or its "
+        "capture rate is unknown).")
 
 
 class KeyframePublic(BaseModel):

@@ -30,6 +30,7 @@ from backend.clips.models import (
 from backend.clips.multipart import ReceivedFile
 from backend.clips.probe import ProbeResult, probe_clip
 from backend.clips.schemas import (
+    AnalysisVerdict,
     ClipEvent,
     ClipPublic,
     JobError,
@@ -40,13 +41,15 @@ from backend.clips.schemas import (
 )
 from backend.clips.storage import Storage, clip_key, results_prefix
 from backend.core.config import Settings
-from backend.core.errors import NotFoundError
+from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import HEX_DIGITS, displayable, well_formed
 from backend.jobs import lease as leases
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
 
 logger = logging.getLogger(__name__)
+# A capture rate this much below the clip's frame rate is refused (29.97 against 30 passes).
+CAPTURE_FPS_SLACK = 0.02
 # tuspyserver names uploads by uuid4 hex.
 UPLOAD_ID_LENGTH = 32
 
@@ -78,18 +81,26 @@ def register_clip(session: Session, *, athlete: User, received: ReceivedFile,
 
     The same athlete sending the same bytes again gets the existing clip back (False as the
     second value) and nothing new is queued, unless its analysis failed for a reason that
-    told the athlete to upload again: then the stored file is restored if it went missing
-    and the analysis starts over (queued after commit). Raises ``UnusableClipError`` (a 422)
-    when the probe refuses the file. The received file is moved into storage or deleted, always.
+    told the athlete to upload again, or the upload gives a new ``capture_fps``: then the
+    stored file is restored if it went missing and the analysis starts over (queued after
+    commit). Raises ``UnusableClipError`` (a 422) when the probe refuses the file, and
+    ``InvalidInputError`` when ``capture_fps`` is below the clip's frame rate. The received
+    file is moved into storage or deleted, always.
     """
     try:
         existing = find_clip(session, athlete.pk, received.sha256)
         if existing is not None:
-            _retry_failed(session, existing, received, storage, enqueue)
+            capture_fps = options.capture_fps
+            if capture_fps is not None and capture_fps != existing.capture_fps:
+                _restore_file(existing, received, storage)
+                set_capture_fps(session, existing, capture_fps, enqueue)
+            else:
+                _retry_failed(session, existing, received, storage, enqueue)
             return existing, False
         probe = probe_clip(received.path, min_duration_s=settings.min_clip_duration_s,
                            max_duration_s=settings.max_clip_duration_s,
                            min_fps=settings.min_clip_fps)
+        check_capture_fps(options.capture_fps, probe.fps)
         key = clip_key(athlete.pk, received.sha256, probe.extension)
         storage.put(received.path, key)
     finally:
@@ -122,12 +133,50 @@ def _retry_failed(session: Session, clip: Clip, received: ReceivedFile, storage:
         return
     if job.error_code not in RETRY_ON_REUPLOAD:
         return  # the clip itself is the problem: the same bytes fail the same way
-    if not storage.exists(clip.storage_key):
-        storage.put(received.path, clip.storage_key)  # the same bytes (same sha256)
+    _restore_file(clip, received, storage)
     job_id = job.id
     assert job_id is not None
     if leases.requeue_failed(session, job_id):
         after_commit(session, lambda: enqueue(job_id))
+
+
+def _restore_file(clip: Clip, received: ReceivedFile, storage: Storage) -> None:
+    if not storage.exists(clip.storage_key):
+        storage.put(received.path, clip.storage_key)  # the same bytes (same sha256)
+
+
+def check_capture_fps(capture_fps: float | None, fps: float) -> None:
+    """A slow-motion clip is filmed faster than it plays: a capture rate below the clip's own
+    frame rate (a little slack for 29.97 against 30) is a mistake, refused with a 422."""
+    if capture_fps is not None and capture_fps < fps * (1 - CAPTURE_FPS_SLACK):
+        raise InvalidInputError(
+            f"capture_fps {capture_fps:g} is below the clip's own frame rate ({fps:.3g} fps): "
+            "a slow-motion clip is filmed faster than it plays back. Give the rate the phone "
+            "filmed at (its slow-motion setting, e.g. 120 or 240 fps), or leave capture_fps "
+            "out for a clip that plays at normal speed.", code="capture_fps_below_fps")
+
+
+def set_capture_fps(session: Session, clip: Clip, capture_fps: float | None,
+                    enqueue: Enqueue) -> bool:
+    """Record the real capture rate of a slow-motion clip (None: not slow motion, or not
+    known) and analyse the clip again, whatever its job's state (queued after commit): the
+    new result replaces the report. The same value again changes nothing (False)."""
+    check_capture_fps(capture_fps, clip.fps)
+    if capture_fps == clip.capture_fps:
+        return False
+    clip.capture_fps = capture_fps
+    session.add(clip)
+    session.flush()
+    job = job_for(session, clip.id)  # type: ignore[arg-type]
+    if job is None:  # every clip has its job; a row lost somehow is made again
+        job = AnalysisJob(clip_id=clip.id)  # type: ignore[arg-type]
+        session.add(job)
+        session.flush()
+    job_id = job.id
+    assert job_id is not None
+    leases.restart(session, job_id)
+    after_commit(session, lambda: enqueue(job_id))
+    return True
 
 
 def _new_clip(athlete_id: int, received: ReceivedFile, options: Any, probe: ProbeResult,
@@ -141,7 +190,7 @@ def _new_clip(athlete_id: int, received: ReceivedFile, options: Any, probe: Prob
         original_filename=displayable(received.filename, ORIGINAL_FILENAME_LENGTH),
         content_type=probe.content_type, view=str(options.view.value),
         person_x=person_x, person_y=person_y,
-        treadmill_speed_kmh=options.treadmill_speed_kmh,
+        treadmill_speed_kmh=options.treadmill_speed_kmh, capture_fps=options.capture_fps,
         recorded_at=options.recorded_at or probe.created_at or utcnow(),
         container=probe.container, codec=probe.codec, duration_s=probe.duration_s,
         fps=probe.fps, frame_count=probe.frame_count, width=probe.width, height=probe.height,
@@ -187,16 +236,29 @@ def _error(job: AnalysisJob | None) -> JobError | None:
     return JobError(code=job.error_code, message=job.error_message or "The analysis failed.")
 
 
+def _verdict(job: AnalysisJob | None, report: AnalysisReport | None) -> dict[str, Any]:
+    """The analysis's verdict, once the job succeeded: while a new analysis runs (after a
+    capture rate was given) or when it failed, the previous report says nothing current."""
+    if job is None or job.status != JobStatus.succeeded.value or report is None:
+        return dict(outcome=None, fit=None, unfit_reasons=[], advice=[], slow_motion=None,
+                    needs_capture_fps=False)
+    return dict(outcome="analysed" if report.fit else "unfit", fit=report.fit,
+                unfit_reasons=list(report.unfit_reasons), advice=list(report.advice),
+                slow_motion=report.slow_motion, needs_capture_fps=report.needs_capture_fps)
+
+
 def clip_public(clip: Clip, job: AnalysisJob | None, report: AnalysisReport | None) -> ClipPublic:
     status = job.status if job else JobStatus.queued.value
     finished = job.finished_at if job and job.status in (JobStatus.succeeded.value,
                                                          JobStatus.failed.value) else None
     return ClipPublic(
+        **_verdict(job, report),
         id=clip.id, athlete_id=clip.athlete_id, status=status,
         progress=job.progress if job else 0, stage=job.stage if job else None,
         attempts=job.attempts if job else 0, error=_error(job), view=clip.view,
         analysed_view=report.view if report else None, recorded_at=clip.recorded_at,
-        duration_s=clip.duration_s, fps=clip.fps, width=clip.width, height=clip.height,
+        duration_s=clip.duration_s, fps=clip.fps, capture_fps=clip.capture_fps,
+        width=clip.width, height=clip.height,
         size_bytes=clip.size_bytes, sha256=clip.sha256, original_filename=clip.original_filename,
         timings=Timings(
             uploaded_at=clip.created_at, started_at=job.started_at if job else None,
@@ -230,7 +292,8 @@ def clip_event(session: Session, clip_id: int) -> ClipEvent | None:
     job = job_for(session, clip_id)
     if job is None:
         return None
-    return ClipEvent(status=job.status, progress=job.progress,
+    report = report_for(session, clip_id) if job.status == JobStatus.succeeded.value else None
+    return ClipEvent(**_verdict(job, report), status=job.status, progress=job.progress,
                      stage=job.stage, error=_error(job))
 
 
@@ -289,9 +352,34 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _texts(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def verdict_of(report: dict[str, Any]) -> AnalysisVerdict:
+    """The verdict a report's ``clip_quality`` gives. A report without one (older reports,
+    test seeds) counts as fit, as every report did before the analysis could refuse a clip."""
+    quality = report.get("clip_quality")
+    quality = quality if isinstance(quality, dict) else {}
+    fit = quality.get("fit") is not False
+    slow = quality.get("slow_motion")
+    return AnalysisVerdict(
+        outcome="analysed" if fit else "unfit", fit=fit,
+        unfit_reasons=[] if fit else _texts(quality.get("reasons")),
+        advice=_texts(quality.get("advice")),
+        slow_motion=slow if isinstance(slow, bool) else None,
+        needs_capture_fps=quality.get("needs_capture_fps") is True)
+
+
+def is_fit(report: dict[str, Any]) -> bool:
+    return bool(verdict_of(report).fit)
+
+
 def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> AnalysisReport:
     """Write the report, its faults and metrics: exactly one report per clip, whatever the
-    retries (existing rows of the clip are replaced)."""
+    retries (existing rows of the clip are replaced). The report's verdict on the clip goes
+    into columns; of an unfit clip nothing counts as measured: no fault rows, and every
+    metric row withheld (no values, the reason why)."""
     from backend.clips.pipeline import clean_json
 
     clip_id = clip.id
@@ -310,11 +398,19 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
     report.track_key, report.track_sha256 = outputs.track_key, outputs.track_sha256
     report.overlay_key, report.overlay_sha256 = outputs.overlay_key, outputs.overlay_sha256
     report.keyframes = outputs.keyframes
+    verdict = verdict_of(report_dict)
+    fit = bool(verdict.fit)
+    report.fit, report.unfit_reasons = fit, verdict.unfit_reasons
+    report.advice, report.slow_motion = verdict.advice, verdict.slow_motion
+    report.needs_capture_fps = verdict.needs_capture_fps
     report.created_at = utcnow()
     session.add(report)
     session.execute(delete(ClipFault).where(col(ClipFault.clip_id) == clip_id))
     session.execute(delete(ClipMetric).where(col(ClipMetric.clip_id) == clip_id))
-    for fault in report_dict.get("faults") or []:
+    unfit_reason = ("the clip is unfit for analysis: " + " ".join(verdict.unfit_reasons)
+                    if verdict.unfit_reasons else "the clip is unfit for analysis")
+    faults = (report_dict.get("faults") or []) if fit else []
+    for fault in faults if isinstance(faults, list) else ():
         if not isinstance(fault, dict) or not fault.get("code"):
             continue
         session.add(ClipFault(
@@ -326,6 +422,9 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
     for key, metric in metrics.items() if isinstance(metrics, dict) else ():
         if not isinstance(metric, dict):
             metric = {"value": metric}
+        if not fit:
+            metric = {"unit": metric.get("unit"),
+                      "withheld_reason": metric.get("withheld_reason") or unfit_reason}
         reason = metric.get("withheld_reason")
         session.add(ClipMetric(
             athlete_id=clip.athlete_id, clip_id=clip_id, key=str(key)[:64],
@@ -339,7 +438,10 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
 
 
 def update_plan(session: Session, clip: Clip, report: dict[str, Any]) -> None:
-    """Let the plan know about the new analysis; its failure never loses the analysis."""
+    """Let the plan know about the new analysis; its failure never loses the analysis. An
+    unfit clip measured nothing: the plan is left as it is."""
+    if not is_fit(report):
+        return
     try:
         from backend.plans import service as plans
     except ImportError:  # the plans domain is optional to the clips pipeline

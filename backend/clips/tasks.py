@@ -1,6 +1,8 @@
 """The analysis job: claim the job row, run the pipeline under a renewed lease, store the
 files, and write the results together with 'succeeded' in one transaction, only while this
-worker still holds the lease. Every way it can end is a state of the job row, never a crash:
+worker still holds the lease (a clip the analysis finds unfit is such a result: its report
+says so, and the plan is not updated from it). Every way it can end is a state of the job
+row, never a crash:
 
 - the clip is unusable -> failed, with the message the pipeline gave;
 - the worker is stopping -> back to the queue (the attempt does not count);
@@ -80,7 +82,7 @@ def _run(runtime: JobRuntime, job: AnalysisJob, held: Lease, work: Path) -> None
         output = analyse_clip(
             clip_path, view=clip.view, person=service.person_pixels(clip),
             athlete=athlete_info(height_cm, clip.treadmill_speed_kmh), out_dir=work,
-            progress=held.report)
+            progress=held.report, capture_fps=clip.capture_fps)
     except Exception as exc:
         _handle_failure(runtime, held, job, exc)
         return
@@ -105,8 +107,9 @@ def _run(runtime: JobRuntime, job: AnalysisJob, held: Lease, work: Path) -> None
                 session.rollback()
                 storage.delete_tree(attempt_prefix)
                 return
-            service.save_analysis(session, fresh, outputs)
-            service.update_plan(session, fresh, outputs.report)
+            saved = service.save_analysis(session, fresh, outputs)
+            if saved.fit:  # an unfit clip measured nothing: the plan stays as it is
+                service.update_plan(session, fresh, outputs.report)
             session.commit()
     except BaseException:
         storage.delete_tree(attempt_prefix)

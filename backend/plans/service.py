@@ -176,7 +176,12 @@ def _has_logs(session: Session, athlete_id: int, plan_id: str) -> bool:
 
 def on_analysis(session: Session, athlete: User, report: dict[str, Any],
                 recorded_at: date) -> PlanVersion | None:
-    """A new analysis re-weights the current plan, or starts the first one."""
+    """A new analysis re-weights the current plan, or starts the first one. The analysis of
+    a clip it found unfit (``clip_quality.fit`` false) measured nothing: it changes nothing
+    (None)."""
+    quality = report.get("clip_quality")
+    if isinstance(quality, dict) and quality.get("fit") is False:
+        return None
     analysis = planner.AnalysisSummary.from_report_dict(report, recorded_at=recorded_at)
     row = current_version(session, athlete.pk)
     if row is None:

@@ -90,7 +90,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/coach/athletes/{athlete_id}/plan/notes"): Rule(
         frozenset({"coach"}), body={"text": "Nice work"}),
     # Clips: athletes upload and list their own; a clip is reached by id by its athlete and
-    # their coach only; deleting is the athlete's alone.
+    # their coach only; changing or deleting it is the athlete's alone.
     ("POST", "/api/v1/clips"): Rule(ATHLETES, upload=True),
     ("GET", "/api/v1/clips"): Rule(ATHLETES),
     ("GET", "/api/v1/clips/{clip_id}"): Rule(CLIP_READERS),
@@ -100,6 +100,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/clips/{clip_id}/overlay"): Rule(CLIP_READERS),
     ("GET", "/api/v1/clips/{clip_id}/keyframes/{name}"): Rule(CLIP_READERS),
     ("DELETE", "/api/v1/clips/{clip_id}"): Rule(frozenset({"athlete"})),
+    # Giving a slow-motion clip's capture rate (which analyses it again) is the athlete's
+    # alone. The value the clip already has (none), so the seeded clip is not sent back to
+    # the queue (its event stream, called by the matrix too, ends only with its job).
+    ("PATCH", "/api/v1/clips/{clip_id}"): Rule(frozenset({"athlete"}),
+                                               body={"capture_fps": None}),
     ("GET", "/api/v1/coach/athletes/{athlete_id}/clips"): Rule(frozenset({"coach"})),
     # Every account exports its own data ("/me": nobody else's can be named).
     ("GET", "/api/v1/users/me/export"): Rule(ANY_USER),

@@ -54,9 +54,9 @@ async def test_upload_to_report(client: httpx.AsyncClient, accounts: Accounts, e
     # synthetic runner's track instead, so that the report has faults to store as rows.
     real_analyze = gait.analyze
 
-    def analyze_hip_drop(_track: Track, view: str = "auto",
-                         athlete: AthleteInfo | None = None) -> Report:
-        return real_analyze(_hip_drop_track(), view, athlete)
+    def analyze_hip_drop(_track: Track, view: str = "auto", athlete: AthleteInfo | None = None,
+                         capture_fps: float | None = None) -> Report:
+        return real_analyze(_hip_drop_track(), view, athlete, capture_fps=capture_fps)
 
     monkeypatch.setattr(gait, "analyze", analyze_hip_drop)
     athlete = await accounts.register("athlete")
@@ -83,6 +83,8 @@ async def test_upload_to_report(client: httpx.AsyncClient, accounts: Accounts, e
     state = await wait_for_clip(client, headers, clip_id)
     assert state["status"] == "succeeded", state
     assert state["progress"] == 100 and state["attempts"] == 1 and state["error"] is None
+    assert state["outcome"] == "analysed" and state["fit"] is True
+    assert state["unfit_reasons"] == [] and state["capture_fps"] is None
     assert state["has_report"] and state["view"] == "rear"
     timings = state["timings"]
     assert timings["started_at"] and timings["finished_at"] and timings["processing_s"] > 0
