@@ -3,6 +3,7 @@ faults, chain."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -12,7 +13,7 @@ from backend.gait import thresholds as th
 from backend.gait.cleaning import CleanTrack, clean_track
 from backend.gait.events import SIDE_IDX, GaitEvents, detect
 from backend.gait.faults import chain, rules
-from backend.gait.metrics import Ctx, compute, estimate_roll, summarise
+from backend.gait.metrics import TIMING_KEYS, Ctx, compute, estimate_roll, summarise
 from backend.gait.types import (
     AthleteInfo,
     ClipQuality,
@@ -23,6 +24,7 @@ from backend.gait.types import (
     ViewInfo,
 )
 from backend.gait.view import infer_view
+from backend.pose.track import Landmark as L
 from backend.pose.track import Track
 
 METHOD = {
@@ -136,18 +138,157 @@ def _camera_steady(clean: CleanTrack, ge: GaitEvents, view: str,
     return med <= th.STANCE_PATH_MAX_RESIDUAL_LEG, med
 
 
+def _treadmill(clean: CleanTrack, ge: GaitEvents, view: str,
+               ) -> tuple[bool | None, float | None]:
+    """Treadmill or overground, read from the clip (RF "Treadmill"): on a treadmill the hips
+    stay in place while the stance foot is carried backward at a steady speed; overground the
+    stance foot stays put while the hips travel (a panning camera is made still first). Speeds
+    in leg lengths a second; None when the clip cannot tell."""
+    hip_speeds, foot_speeds = [], []
+    for c in ge.contacts:
+        if c.i_to is None or c.i_to - c.i_ic < th.MIN_STANCE_FRAMES_STEADY:
+            continue
+        seg = clean.segments[c.seg]
+        leg = ge.scales[c.seg].leg_px
+        sl = slice(c.i_ic, c.i_to + 1)
+        t = seg.t[sl]
+        hip = seg.mid(L.LEFT_HIP, L.RIGHT_HIP)[sl]
+        foot = seg.p(SIDE_IDX[c.side]["ankle"])[sl]
+        if not (np.isfinite(hip).all() and np.isfinite(foot).all()):
+            continue
+        # Image speed along the image plane: in a side view the running direction, from
+        # behind or in front the hips' drift (a runner coming closer grows instead).
+        hip_speeds.append(float(np.linalg.norm(np.polyfit(t, hip, 1)[0])) / leg)
+        foot_speeds.append(float(np.linalg.norm(np.polyfit(t, foot, 1)[0])) / leg)
+    if len(hip_speeds) < th.MIN_STANCES_STEADY:
+        return None, None
+    hip_v, foot_v = float(np.median(hip_speeds)), float(np.median(foot_speeds))
+    if view == "side":
+        if hip_v < th.TREADMILL_HIP_MAX_SPEED_LEG and foot_v > th.TREADMILL_FOOT_MIN_SPEED_LEG:
+            return True, round(foot_v, 3)
+        if foot_v < th.TREADMILL_HIP_MAX_SPEED_LEG and hip_v > th.TREADMILL_FOOT_MIN_SPEED_LEG:
+            return False, None
+        return None, None
+    # From behind or in front the belt runs in depth: the runner's size in the image tells
+    # instead (a runner coming closer or going away grows or shrinks).
+    # The torso (mid-hip to mid-shoulder) keeps its length through the stride, unlike the legs.
+    torsos = []
+    for seg in clean.segments:
+        torso = np.linalg.norm(seg.mid(L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+                               - seg.mid(L.LEFT_HIP, L.RIGHT_HIP), axis=1)
+        torsos.append(torso[np.isfinite(torso)])
+    all_torsos = np.concatenate(torsos) if torsos else np.zeros(0)
+    if all_torsos.size < th.MIN_SAMPLES_QUANTILE:
+        return None, None
+    lo, hi = np.quantile(all_torsos, [0.1, 0.9])
+    growth = float(hi / lo - 1.0) if lo > 0 else float("inf")
+    if growth > th.OVERGROUND_MIN_SIZE_CHANGE:
+        return False, None
+    if hip_v < th.TREADMILL_HIP_MAX_SPEED_LEG and growth < th.TREADMILL_MAX_SIZE_CHANGE:
+        return True, None
+    return None, None
+
+
 def _withheld_metrics(reason: str) -> dict[str, Metric]:
     from backend.gait.metrics import ALL_KEYS
 
     return {k: summarise(k, [], withheld=reason) for k in ALL_KEYS}
 
 
+def step_cadence_clip_time(track: Track) -> float | None:
+    """Steps a minute in the clip's own time, from the pixels' rhythm alone: the distance
+    between the two ankles (leg lengths) peaks once per step in any view and whatever the
+    feet's labels, so its strongest frequency over a band wide enough for slow motion is the
+    step frequency. None when no segment is long enough."""
+    clean = clean_track(track)
+    best: tuple[float, float] | None = None
+    for seg in clean.segments:
+        if seg.duration_s < th.SLOW_MOTION_MIN_SEGMENT_S:
+            continue
+        d = np.linalg.norm(seg.p(27) - seg.p(28), axis=1)
+        ok = np.isfinite(d)
+        if ok.sum() < th.MIN_SAMPLES_QUANTILE:
+            continue
+        t = seg.t
+        d = np.interp(t, t[ok], d[ok])
+        d = (d - d.mean()) * np.hanning(d.size)
+        freqs = np.arange(th.SLOW_MOTION_BAND_SPM[0], th.SLOW_MOTION_BAND_SPM[1],
+                          th.SPECTRUM_STEP_SPM) / 60.0
+        power = np.abs(np.exp(-2j * np.pi * freqs[:, None] * t[None, :]) @ d) ** 2
+        k = int(np.argmax(power))
+        if best is None or power[k] > best[1]:
+            best = (float(freqs[k] * 60.0), float(power[k]))
+    return None if best is None else best[0]
+
+
+def _rescaled(track: Track, time_scale: float) -> Track:
+    """The same track on real time: clip seconds times ``time_scale``."""
+    return dataclasses.replace(track, timestamps_s=track.timestamps_s * time_scale,
+                               fps_nominal=track.fps_nominal / time_scale)
+
+
+SLOW_MOTION_TIME_WITHHELD = (
+    "the clip is in slow motion and its capture rate is unknown: give the rate it was filmed "
+    "at (for example 240 fps) to get time-based figures")
+
+
 def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None,
             capture_fps: float | None = None) -> Report:
     """The running-form report of ``track``. ``capture_fps`` is the real capture rate of a
-    slow-motion clip (frames per real second), when the athlete knows it."""
+    slow-motion clip (frames per real second), when the athlete knows it.
+
+    Every time in the report is in real seconds: the clip's own time multiplied by
+    ``clip_quality.time_scale`` (1 for a clip played at the rate it was filmed)."""
     if view not in ("rear", "front", "side", "auto"):
         raise ValueError(f"view must be rear, front, side or auto, not {view!r}")
+    playback = track.fps_measured if track.n_frames > 1 else track.fps_nominal
+    if capture_fps is not None:
+        if not (math.isfinite(capture_fps) and capture_fps > 0):
+            raise ValueError(f"capture_fps must be a positive number, not {capture_fps!r}")
+        if capture_fps < playback * (1 - th.CAPTURE_FPS_TOLERANCE):
+            raise ValueError(
+                f"capture_fps {capture_fps:g} is below the clip's own frame rate "
+                f"({playback:.1f} fps): a slow-motion clip is filmed at a higher rate than "
+                "it plays")
+        scale = playback / capture_fps
+        if scale >= 1 - th.CAPTURE_FPS_TOLERANCE:
+            return _analyze(track, view, athlete)
+        report = _analyze(_rescaled(track, scale), view, athlete)
+        q = report.clip_quality
+        q.capture_fps, q.time_scale, q.slow_motion = float(capture_fps), scale, True
+        q.warnings.insert(0, f"Slow motion: filmed at {capture_fps:g} fps, played at "
+                             f"{playback:.0f} fps; times are real seconds (clip time x "
+                             f"{scale:.4g}).")
+        return report
+    report = _analyze(track, view, athlete)
+    if report.clip_quality.fit:
+        return report
+    clip_cadence = step_cadence_clip_time(track)
+    if clip_cadence is None or clip_cadence >= th.SLOW_MOTION_MAX_CADENCE_SPM:
+        return report
+    # Far too few steps a minute for any runner: try the clip as slow motion at a typical
+    # cadence. If it then shows running (flight phases: the duty factor does not depend on
+    # the time scale), it is slow motion; its shapes and angles hold, its times do not.
+    trial = clip_cadence / th.SLOW_MOTION_TRIAL_CADENCE_SPM
+    slow = _analyze(_rescaled(track, trial), view, athlete)
+    sq = slow.clip_quality
+    if not (sq.running and sq.n_steps >= th.MIN_STEPS):
+        return report
+    sq.slow_motion, sq.needs_capture_fps, sq.time_scale = True, True, trial
+    note = (f"The clip looks like slow motion: running at {clip_cadence:.0f} steps a minute "
+            "of clip time, far below any runner's cadence. Give the rate it was filmed at "
+            "(capture fps, for example 120 or 240) for cadence and contact times; meanwhile "
+            "every time-based figure is withheld.")
+    sq.warnings.insert(0, note)
+    for key in TIMING_KEYS:
+        slow.metrics[key] = summarise(key, [], withheld=SLOW_MOTION_TIME_WITHHELD)
+    slow.faults = [f for f in slow.faults if f.evidence.metric not in TIMING_KEYS]
+    slow.chain = chain(slow.faults, slow.metrics)
+    slow.summary = [note, *_summary(slow.view_detail, slow.metrics, slow.faults)[1:]]
+    return slow
+
+
+def _analyze(track: Track, view: str, athlete: AthleteInfo | None) -> Report:
     clean = clean_track(track)
     vinfo = infer_view(clean, view)
     ge = detect(clean, vinfo.used)
@@ -159,9 +300,6 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
     q.person_visible_fraction = round(_visible_fraction(clean) / n, 3)
     q.whole_body_fraction = round(_whole_body_fraction(track), 3)
     q.n_steps = len(ge.steps)
-    # Known only when the athlete says so (a belt speed); the analysis itself treats treadmill
-    # and overground alike (foot heights against a running ground line).
-    q.treadmill = True if athlete is not None and athlete.treadmill_speed_mps else None
     advice: list[str] = []
 
     def unfit(reason: str, *tips: str) -> None:
@@ -188,12 +326,45 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
     if q.n_steps < th.MIN_STEPS:
         unfit(f"Not enough running steps: {q.n_steps} found, at least {th.MIN_STEPS} "
               "needed.", FILM_AGAIN["steps"], FILM_AGAIN["running"])
+    q.leg_swaps_repaired = clean.n_leg_swaps_repaired
     steady, resid = _camera_steady(clean, ge, vinfo.used)
-    q.camera_steady = steady
     q.stance_path_residual_leg = None if resid is None else round(resid, 4)
-    if steady is False:
-        unfit("The camera moves: the foot on the ground does not stay on a straight path.",
-              FILM_AGAIN["steady"])
+    cam = clean.camera
+    if cam is not None:
+        # The background tells the camera's motion directly: a still camera is still whatever
+        # the feet do, and a hand-held one is made still unless its motion could not be
+        # followed.
+        q.camera_motion_known_fraction = round(cam.known_fraction, 3)
+        q.camera_shift_px = None if not math.isfinite(cam.max_shift_px) else round(
+            cam.max_shift_px, 1)
+        q.camera_rotation_deg = None if not math.isfinite(cam.max_rotation_deg) else round(
+            cam.max_rotation_deg, 2)
+        removable = (cam.known_fraction >= th.CAMERA_MOTION_MIN_KNOWN_FRACTION
+                     and not cam.inlier_median < th.CAMERA_MOTION_MIN_INLIERS)
+        diagonal = math.hypot(track.width, track.height)
+        still = removable and (cam.max_shift_px <= th.CAMERA_STILL_MAX_SHIFT_FRACTION * diagonal
+                               and cam.max_rotation_deg <= th.CAMERA_STILL_MAX_ROTATION_DEG)
+        q.camera_steady = still
+        q.camera_stabilised = removable and not still and cam.applied
+        if q.camera_stabilised:
+            q.warnings.append(
+                f"Hand-held camera: it moved up to {cam.max_shift_px:.0f} px and turned up to "
+                f"{cam.max_rotation_deg:.1f} degrees; its motion, read from the background, "
+                "was removed before the analysis.")
+        if not removable:
+            why = (f"its motion could be followed in only {100 * cam.known_fraction:.0f} % of "
+                   "the frames" if cam.known_fraction < th.CAMERA_MOTION_MIN_KNOWN_FRACTION
+                   else f"only {100 * cam.inlier_median:.0f} % of the background moved "
+                   "together (people or objects moving in most of the frame)")
+            unfit(f"The camera moves too much to be corrected: {why}.", FILM_AGAIN["steady"])
+    else:
+        q.camera_steady = steady
+        if steady is False:
+            unfit("The camera moves: the foot on the ground does not stay on a straight path.",
+                  FILM_AGAIN["steady"])
+    q.treadmill, q.belt_speed_leg_per_s = _treadmill(clean, ge, vinfo.used)
+    if athlete is not None and athlete.treadmill_speed_mps:
+        q.treadmill = True
     durations = [c.contact_s / (b.ic_s - c.ic_s) for side in ("left", "right")
                  for c, b in ge.strides(side) if c.contact_s is not None]
     if durations:

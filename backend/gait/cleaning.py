@@ -2,6 +2,15 @@
 
 Steps, in order (docs/gait.md explains each):
 
+0. Left/right leg swaps are repaired: the pose model sometimes trades the labels of the two
+   legs (side on, the far leg hides behind the near one), which turns every foot event into
+   nonsense. Each frame's labelling (as given or legs traded) is chosen by a Viterbi search for
+   the most continuous motion of knees, ankles, heels and toes (each point predicted from its
+   two previous frames), the clip keeping the labelling the model gave most often.
+0b. A hand-held camera's motion is removed: the pose engine estimates, from the background,
+   each frame's similarity transform into one reference frame (``Track.camera_motion``); the
+   landmarks are mapped through it, so the analysis sees the runner as a fixed camera would.
+   Frames without an estimate are bridged when the gap is short, else left as they are.
 1. A landmark is trusted in a frame when it is finite and its visibility reaches
    ``VISIBILITY_MIN``; a frame "has the person" when its row is not NaN.
 2. Frames with the person are split into segments wherever the person is missing for longer
@@ -104,6 +113,8 @@ class CleanTrack:
     person_found: BoolArray  # (T,) per original frame
     split_gaps_s: list[tuple[float, float]] = field(default_factory=list)  # gaps that split
     n_interpolated_frames: int = 0  # grid samples bridged across a missing person
+    n_leg_swaps_repaired: int = 0  # frames whose left/right leg labels were traded
+    camera: CameraMotion | None = None  # the camera's motion, when the pose engine gave it
     dropped_short_segments: int = 0
 
     @property
@@ -140,6 +151,131 @@ def _hampel_mask(values: FloatArray, times: FloatArray, floor: float) -> BoolArr
     scale = np.maximum(mad, floor)
     out = np.abs(values - med) > th.HAMPEL_N_SIGMA * scale
     return out
+
+
+LEFT_LEG = (25, 27, 29, 31)  # knee, ankle, heel, toe
+RIGHT_LEG = (26, 28, 30, 32)
+
+
+def leg_swaps(landmarks: FloatArray) -> BoolArray:
+    """(T,) True where the two legs' labels are to be traded (step 0 of the cleaning).
+
+    Second-order Viterbi: the state of a frame is the pair (labelling of the previous frame,
+    labelling of this one), so each leg point can be predicted at constant velocity from its
+    two previous frames; the cost of a frame is the summed distance of the four points of each
+    leg from their predictions. Frames without the whole leg chain are left as they are."""
+    t_total = landmarks.shape[0]
+    out = np.zeros(t_total, dtype=bool)
+    legs = np.stack([landmarks[:, list(LEFT_LEG), :2], landmarks[:, list(RIGHT_LEG), :2]], axis=1)
+    every = np.flatnonzero(np.isfinite(legs).all(axis=(1, 2, 3)))
+    # Across a longer gap the legs' motion is unknown: each stretch is searched on its own
+    # and keeps the model's majority labelling.
+    breaks = np.flatnonzero(np.diff(every) > th.LEG_SWAP_MAX_GAP_FRAMES) + 1
+    for idx in np.split(every, breaks):
+        if idx.size >= th.MIN_SAMPLES_LINE_FIT:
+            out[idx] = _leg_swap_states(legs[idx], idx)
+    return out
+
+
+def _leg_swap_states(p: FloatArray, idx: npt.NDArray[np.int64]) -> BoolArray:
+    """The Viterbi search of ``leg_swaps`` over one stretch of frames ``idx``."""
+    if idx.size < th.MIN_SAMPLES_LINE_FIT:
+        return np.zeros(idx.size, dtype=bool)  # (N, 2 legs, 4 points, 2)
+    options = np.stack([p, p[:, ::-1]], axis=1)  # (N, labelling, legs, points, xy)
+    n = idx.size
+    # cost[a, b]: best total with labelling a at frame k-1 and b at frame k.
+    cost = np.linalg.norm(options[1][None, :] - options[0][:, None], axis=-1).sum(axis=(-1, -2))
+    back = np.zeros((n, 2, 2), dtype=np.int8)
+    for k in range(2, n):
+        new = np.empty((2, 2))
+        # Across a gap in the frames the velocity is unknown: predict no motion.
+        velocity = 1.0 if idx[k] - idx[k - 2] == 2 else 0.0
+        for b in range(2):
+            for c in range(2):
+                pred = options[k - 1, b] + velocity * (options[k - 1, b] - options[k - 2])
+                step = np.linalg.norm(options[k, c][None] - pred, axis=-1).sum(axis=(-1, -2))
+                total = cost[:, b] + step
+                a = int(np.argmin(total))
+                new[b, c] = total[a]
+                back[k, b, c] = a
+        cost = new
+    best = int(np.argmin(cost))
+    b, c = best // 2, best % 2
+    states = np.zeros(n, dtype=bool)
+    states[n - 1], states[n - 2] = bool(c), bool(b)
+    for k in range(n - 1, 1, -1):
+        a = int(back[k, b, c])
+        states[k - 2] = bool(a)
+        b, c = a, b
+    if states.mean() > 0.5:  # keep the model's own labelling in most frames
+        states = ~states
+    return states
+
+
+def _trade_legs(arr: FloatArray, swap: BoolArray) -> FloatArray:
+    out = arr.copy()
+    left, right = np.asarray(LEFT_LEG), np.asarray(RIGHT_LEG)
+    out[np.ix_(swap, left)] = arr[np.ix_(swap, right)]
+    out[np.ix_(swap, right)] = arr[np.ix_(swap, left)]
+    return out
+
+
+@dataclass
+class CameraMotion:
+    """What the background said about the camera, for the clip's quality report."""
+
+    known_fraction: float  # frames with an estimate of the camera's motion
+    inlier_median: float  # median share of background features that agree with it
+    max_shift_px: float  # largest translation from the reference frame
+    max_rotation_deg: float  # largest rotation from the reference frame
+    max_scale_change: float  # largest relative change of scale (zoom, stepping closer)
+    applied: bool  # the landmarks were mapped into the reference frame
+
+
+def stabilise(landmarks: FloatArray, motion: FloatArray | None,
+              inliers: FloatArray | None) -> tuple[FloatArray, CameraMotion | None]:
+    """Landmarks (T, 33, >=2) mapped into the camera's reference frame (step 0b)."""
+    if motion is None:
+        return landmarks, None
+    m = np.asarray(motion, dtype=np.float64)
+    known: BoolArray = np.asarray(np.isfinite(m).all(axis=(1, 2)), dtype=bool)
+    if not known.any():
+        return landmarks, CameraMotion(0.0, float("nan"), float("nan"), float("nan"),
+                                       float("nan"), False)
+    idx = np.flatnonzero(known)
+    # Short gaps: interpolate the transform's entries (small motions between two frames).
+    t_all = np.arange(m.shape[0])
+    filled = m.copy()
+    for r in range(2):
+        for c in range(3):
+            filled[:, r, c] = np.interp(t_all, idx, m[idx, r, c])
+    gap = np.zeros(m.shape[0], dtype=bool)
+    for a, b in _runs(~known):
+        if b - a > th.CAMERA_MOTION_MAX_GAP_FRAMES or a == 0 or b == m.shape[0]:
+            gap[a:b] = True
+    filled[gap] = np.nan
+    scale = np.hypot(filled[:, 0, 0], filled[:, 1, 0])
+    rotation = np.degrees(np.arctan2(filled[:, 1, 0], filled[:, 0, 0]))
+    shift = np.hypot(filled[:, 0, 2], filled[:, 1, 2])
+    inl = np.asarray(inliers, dtype=np.float64) if inliers is not None else np.full(
+        m.shape[0], np.nan)
+    info = CameraMotion(
+        known_fraction=float(known.mean()),
+        inlier_median=float(np.nanmedian(inl)) if np.isfinite(inl).any() else float("nan"),
+        max_shift_px=float(np.nanmax(shift)) if np.isfinite(shift).any() else float("nan"),
+        max_rotation_deg=float(np.nanmax(np.abs(rotation))) if np.isfinite(rotation).any()
+        else float("nan"),
+        max_scale_change=float(np.nanmax(np.abs(scale - 1.0))) if np.isfinite(scale).any()
+        else float("nan"),
+        applied=False)
+    ok = np.isfinite(filled).all(axis=(1, 2))
+    out = landmarks.copy()
+    x, y = landmarks[ok, :, 0], landmarks[ok, :, 1]
+    tf = filled[ok]
+    out[ok, :, 0] = tf[:, 0, 0, None] * x + tf[:, 0, 1, None] * y + tf[:, 0, 2, None]
+    out[ok, :, 1] = tf[:, 1, 0, None] * x + tf[:, 1, 1, None] * y + tf[:, 1, 2, None]
+    info.applied = bool(ok.any())
+    return out, info
 
 
 def _runs(mask: BoolArray) -> list[tuple[int, int]]:
@@ -187,6 +323,11 @@ def clean_track(track: Track) -> CleanTrack:
     ts = track.timestamps_s.astype(np.float64)
     lm = track.landmarks.astype(np.float64)
     world = track.world.astype(np.float64)
+    lm, camera = stabilise(lm, getattr(track, "camera_motion", None),
+                           getattr(track, "camera_motion_inliers", None))
+    swaps = leg_swaps(lm)
+    if swaps.any():
+        lm, world = _trade_legs(lm, swaps), _trade_legs(world, swaps)
     n_frames = ts.size
     found = np.asarray(np.isfinite(lm[:, :, 0]).any(axis=1) & np.isfinite(lm[:, :, 1]).any(axis=1),
                        dtype=bool)
@@ -200,6 +341,8 @@ def clean_track(track: Track) -> CleanTrack:
         width=track.width,
         height=track.height,
         person_found=found,
+        n_leg_swaps_repaired=int(swaps.sum()),
+        camera=camera,
     )
     if n_frames < 2 or not found.any():
         return clean

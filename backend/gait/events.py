@@ -25,6 +25,7 @@ Method (docs/gait.md, "Gait events"):
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +106,8 @@ class GaitEvents:
     n_rejected: int = 0
     used_world: bool = False
     notes: list[str] = field(default_factory=list)
+    left_right_bias_s: float | None = None  # removed from the left and right contacts
+    left_right_bias_spread_s: float | None = None
 
     def contacts_of(self, side: str) -> list[Contact]:
         return [c for c in self.contacts if c.side == side]
@@ -120,7 +123,9 @@ class GaitEvents:
         return out
 
     def to_events(self, method: str) -> Events:
-        ev = Events(method=method, n_steps=len(self.steps), n_rejected=self.n_rejected)
+        ev = Events(method=method, n_steps=len(self.steps), n_rejected=self.n_rejected,
+                    left_right_bias_s=_round(self.left_right_bias_s),
+                    left_right_bias_spread_s=_round(self.left_right_bias_spread_s))
         for side in ("left", "right"):
             cs = self.contacts_of(side)
             ev.side(side).initial_contact_s.extend(round(c.ic_s, 4) for c in cs)
@@ -128,6 +133,10 @@ class GaitEvents:
         if not isinstance(ev.left, SideEvents):  # pragma: no cover
             raise TypeError
         return ev
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
 
 
 def segment_scale(seg: Segment) -> SegmentScale:
@@ -315,7 +324,59 @@ def detect(clean: CleanTrack, view: str) -> GaitEvents:
         valid.add(id(b))
     ge.contacts = [c for c in all_contacts if id(c) in valid]
     ge.n_rejected += len(all_contacts) - len(ge.contacts)
+    if view == "side":
+        # Side on, the far foot is seen through the near one, on another ground line: its
+        # contacts come at another phase (from behind both feet share their ground line).
+        correct_left_right_bias(clean, ge)
     if view in ("rear", "front") and not ge.used_world:
         ge.notes.append("No world landmarks: contacts from the image alone, less exact from "
                         "behind or in front (the stance foot moves in depth).")
     return ge
+
+
+def pelvis_low_offsets(clean: CleanTrack, ge: GaitEvents) -> dict[str, list[float]]:
+    """Per side, the time from each contact to the pelvis's lowest point in its stance.
+
+    The pelvis sinks to its lowest once per step, in mid-stance (RF "Mid-stance"), whatever
+    the feet's labels, depths or ground lines: a rhythm of the body that the foot detector did
+    not produce. A detector that finds one foot's contacts later than the other's shows as a
+    difference of these offsets."""
+    out: dict[str, list[float]] = {"left": [], "right": []}
+    for c in ge.contacts:
+        if c.i_to is None or c.to_s is None:
+            continue
+        seg = clean.segments[c.seg]
+        y = seg.mid(L.LEFT_HIP, L.RIGHT_HIP)[c.i_ic : c.i_to + 1, 1]
+        if np.isfinite(y).sum() < th.MIN_SAMPLES_LINE_FIT:
+            continue
+        k = int(np.nanargmax(y))  # image y down: lowest pelvis
+        if 0 < k < y.size - 1:  # a true minimum inside the stance, not its edge
+            out[c.side].append(float(seg.t[c.i_ic + k]) - c.ic_s)
+    return out
+
+
+def correct_left_right_bias(clean: CleanTrack, ge: GaitEvents) -> None:
+    """Measure the detector's left/right phase bias against the pelvis and remove it.
+
+    The bias is half the difference of the two sides' median contact-to-pelvis-low offsets;
+    each side's contacts and toe-offs move by it (toward each other), so step times become
+    what the body's rhythm says while stride times, contact times and the mean phase stay.
+    Its spread (the standard error of that difference) is kept: an asymmetry smaller than it
+    cannot be told from the detector."""
+    off = pelvis_low_offsets(clean, ge)
+    nl, nr = len(off["left"]), len(off["right"])
+    if min(nl, nr) < th.MIN_STRIDES_PER_SIDE:
+        return
+    ol, orr = np.asarray(off["left"]), np.asarray(off["right"])
+    bias = 0.5 * float(np.median(orr) - np.median(ol))  # > 0: left found late
+    def sd(v: FloatArray) -> float:
+        return th.MAD_TO_SD * float(np.median(np.abs(v - np.median(v))))
+    spread = 0.5 * math.sqrt(sd(ol) ** 2 / nl + sd(orr) ** 2 / nr)
+    ge.left_right_bias_s, ge.left_right_bias_spread_s = bias, spread
+    if abs(bias) <= th.REPEATABILITY_Z * spread:
+        return  # not told apart from the clip's own scatter: nothing to correct
+    for c in ge.contacts:
+        shift = -bias if c.side == "left" else bias
+        c.ic_s += shift
+        if c.to_s is not None:
+            c.to_s += shift

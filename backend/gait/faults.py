@@ -209,7 +209,11 @@ def rules(metrics: dict[str, Metric], fps: float | None = None) -> list[Fault]:
                                  th.SHANK_ANGLE_OVERSTRIDE_DEG, _past(sh, side, bands),
                                  supporting={"foot_ahead_of_hip_norm": fv}))
 
-    faults += _banded("low_cadence", g("cadence_spm"), th.CADENCE, per_side=False)
+    cad = g("cadence_spm")
+    if cad is not None and cad.value is not None and (
+            th.CADENCE.mild - cad.value) > th.REPEATABILITY_Z * standard_error(
+                [v.value for v in cad.per_stride]):
+        faults += _banded("low_cadence", cad, th.CADENCE, per_side=False)
 
     faults += _banded("trunk_lean", g("trunk_forward_lean_deg"), th.TRUNK_FORWARD_LEAN,
                       per_side=False, notes=["forward lean"])
@@ -218,6 +222,32 @@ def rules(metrics: dict[str, Metric], fps: float | None = None) -> list[Fault]:
 
     faults += asymmetry(metrics, fps)
     return faults
+
+
+def robust_sd(values: list[float]) -> float:
+    """The standard deviation from the median absolute deviation (a stray stride does not
+    inflate it)."""
+    if len(values) < 2:
+        return math.inf
+    v = np.asarray(values, dtype=np.float64)
+    return th.MAD_TO_SD * float(np.median(np.abs(v - np.median(v))))
+
+
+def standard_error(values: list[float]) -> float:
+    """How well the clip's own strides pin their median down (robust SD / sqrt(n))."""
+    return robust_sd(values) / math.sqrt(len(values)) if len(values) >= 2 else math.inf
+
+
+def asymmetry_standard_error(m: Metric) -> float:
+    """Standard error of the left minus right difference, from the clip's own strides."""
+    lv = [s.value for s in m.per_stride if s.side == "left"]
+    rv = [s.value for s in m.per_stride if s.side == "right"]
+    return math.hypot(standard_error(lv), standard_error(rv))
+
+
+def _repeatable(m: Metric, diff: float) -> bool:
+    """The difference is larger than the clip's own stride-to-stride spread can make it."""
+    return abs(diff) > th.REPEATABILITY_Z * asymmetry_standard_error(m)
 
 
 def _asymmetry_severity(ratio: float) -> str:
@@ -237,7 +267,7 @@ def asymmetry(metrics: dict[str, Metric], fps: float | None = None) -> list[Faul
             continue
         diff = m.left - m.right
         ratio = abs(diff) / sdd
-        if ratio < 1.0:
+        if ratio < 1.0 or not _repeatable(m, diff):
             continue
         sev = _asymmetry_severity(ratio)
         # The weaker side: the one with more drop, adduction, inward knee or lean.
@@ -260,7 +290,7 @@ def asymmetry(metrics: dict[str, Metric], fps: float | None = None) -> list[Faul
         limit = max(th.CONTACT_ASYMMETRY_MIN_FRACTION * ct.value,
                     th.CONTACT_ASYMMETRY_MIN_FRAMES * 1000.0 / rate)
         ratio = abs(diff) / limit
-        if ratio >= 1.0 and (best is None or ratio > best[0]):
+        if ratio >= 1.0 and _repeatable(ct, diff) and (best is None or ratio > best[0]):
             # Shorter contact is the side the runner gets off quickly: the weaker side.
             side = "left" if diff < 0 else "right"
             sev = _asymmetry_severity(ratio)

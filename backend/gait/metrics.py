@@ -58,7 +58,8 @@ ALL_KEYS = TIMING_KEYS + FRONTAL_KEYS + SAGITTAL_KEYS + ("trunk_lean_deg",)
 # key: (unit, plane, per side, definition, typical)
 SPEC: dict[str, tuple[str, str | None, bool, str, str]] = {
     "cadence_spm": ("steps/min", None, False,
-                    "60 / median step time (contact to the other foot's contact)",
+                    "120 / median stride time (a foot's contact to its next contact), both "
+                    "feet",
                     "scales with speed and height; flag below about 160 at easy pace"),
     "ground_contact_ms": ("ms", None, True, "toe-off minus initial contact",
                           "about 200-300 ms at easy pace"),
@@ -410,9 +411,16 @@ def sagittal(ctx: Ctx, col: _Collector) -> None:
 
 
 def timing(ctx: Ctx, col: _Collector) -> None:
+    # Cadence from each foot's strides (contact to the same foot's next contact), never from
+    # step times: a detector that finds one foot's contacts at another phase than the other's
+    # makes step times alternate long and short (their median then picks a long one), while
+    # stride times carry no such bias. Two steps per stride.
+    for side in ("left", "right"):
+        for a, b in ctx.ge.strides(side):
+            col.add("cadence_spm", ctx.frame_t(b.ic_s), side,
+                    60.0 * th.STEPS_PER_STRIDE / (b.ic_s - a.ic_s),
+                    float("nan"))
     for step in ctx.ge.steps:
-        col.add("cadence_spm", ctx.frame_t(step.b.ic_s), step.b.side, 60.0 / step.duration_s,
-                float("nan"))
         if step.flight_s is not None:
             col.add("flight_ms", ctx.frame_t(step.b.ic_s), step.a.side, 1000.0 * step.flight_s,
                     float("nan"))

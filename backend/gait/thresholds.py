@@ -21,6 +21,22 @@ VISIBILITY_MIN = 0.4
 # up to about 0.1-0.2 s"; the issue asks for about 0.1 s).
 GAP_INTERPOLATE_MAX_S = 0.10
 
+# Camera motion: gaps in the background estimate up to this many frames are bridged by
+# interpolating the transform (StrideLab heuristic: 0.1 s at 30 fps, as landmark gaps).
+CAMERA_MOTION_MAX_GAP_FRAMES = 3
+# The motion is removable when it is known in this share of the frames and this share of the
+# background features agrees with it (StrideLab heuristic: most frames, a clear RANSAC majority).
+CAMERA_MOTION_MIN_KNOWN_FRACTION = 0.9
+CAMERA_MOTION_MIN_INLIERS = 0.5
+# A camera whose background moved less than this (share of the frame's diagonal, and degrees)
+# counts as still (StrideLab heuristic: a pixel or two of a 1080p frame, under landmark noise).
+CAMERA_STILL_MAX_SHIFT_FRACTION = 0.005
+CAMERA_STILL_MAX_ROTATION_DEG = 0.3
+
+# Leg-swap repair: frames more than this far apart break the search for continuous legs
+# (StrideLab heuristic: over a longer gap the legs' motion is not predictable).
+LEG_SWAP_MAX_GAP_FRAMES = 2
+
 # Hampel outlier filter: window of about 0.23 s, 3 scaled MADs (RF, from Sports2D and Pose2Sim).
 HAMPEL_WINDOW_S = 0.23
 HAMPEL_N_SIGMA = 3.0
@@ -75,6 +91,43 @@ GROUND_QUANTILE_STRIDE_FRACTION = 8
 # A segment shorter than this after splitting is not analysed (StrideLab heuristic: about two
 # strides at a slow cadence, the least that can hold alternating events).
 SEGMENT_MIN_S = 1.0
+
+# A stride (a foot's contact to its next contact) is two steps (RF "Gait events").
+STEPS_PER_STRIDE = 2
+
+# --------------------------------------------------------------------------- treadmill
+
+# Treadmill against overground (RF "Treadmill": hips stay put while the stance foot moves
+# backward at belt speed). Speeds in leg lengths a second over a stance: an easy run of
+# 2.5 m/s is about 3 legs/s, hips swaying on a belt well under 0.5 (StrideLab heuristic).
+TREADMILL_HIP_MAX_SPEED_LEG = 0.5
+TREADMILL_FOOT_MIN_SPEED_LEG = 1.0
+# From behind or in front a runner coming closer grows: more than this change of the torso's
+# size in the image (10th to 90th percentile) is overground, less than the second a treadmill,
+# in between the clip cannot tell (StrideLab heuristic: on a treadmill the runner moves a few
+# centimetres in 3-4 m, about 5 %, plus landmark noise).
+OVERGROUND_MIN_SIZE_CHANGE = 0.25
+TREADMILL_MAX_SIZE_CHANGE = 0.1
+
+# --------------------------------------------------------------------------- slow motion
+
+# Running below this cadence (steps a minute of clip time) is slow motion: the slowest jog is
+# about 140-150 steps/min and walking 100-120 (RF: cadence scales with speed; StrideLab
+# heuristic: a margin below both, since walking is told apart by the duty factor anyway).
+SLOW_MOTION_MAX_CADENCE_SPM = 110.0
+# A slow-motion clip of unknown capture rate is tried at a typical easy-pace cadence to find
+# its events (RF: flag below about 160 at easy pace; StrideLab heuristic: 170, mid-range).
+SLOW_MOTION_TRIAL_CADENCE_SPM = 170.0
+# The band searched for the step rhythm in clip time: from 8x slow motion of a slow jog to a
+# sprint (StrideLab heuristic), on a fine grid (0.25 steps/min, the README's fine-grid DFT).
+SLOW_MOTION_BAND_SPM = (15.0, 240.0)
+SPECTRUM_STEP_SPM = 0.25
+# The rhythm needs a segment of at least this long (StrideLab heuristic: two steps at 8x slow
+# motion of 150 steps/min).
+SLOW_MOTION_MIN_SEGMENT_S = 6.0
+# A capture rate within this fraction of the playback rate is not slow motion (StrideLab
+# heuristic: phones report 29.97 for 30 and vary a little in rate).
+CAPTURE_FPS_TOLERANCE = 0.05
 
 # --------------------------------------------------------------------------- view
 
@@ -290,6 +343,9 @@ ASYMMETRY_SDD: dict[str, float] = {
     "pelvic_drop_deg": 2.8,  # Dingenen 2018: 2.7-2.8
     "hip_adduction_deg": 3.8,  # Dingenen 2018: 2.3-3.8
     "trunk_lean_deg": 2.3,  # lateral lean, Dingenen 2018: 1.3-2.3
+    # Side on, knee flexion at mid-stance: RF gives no SDD for it; 2D sagittal angles on
+    # runners carry 5-8 deg RMSE (Van Hooren 2023), so the lower end.
+    "knee_flexion_midstance_deg": 5.0,
     # No knee_fppa_deg: RF gives it no SDD and limits of agreement of -30 to +17 deg, and a
     # camera 2-3 deg off square moves one knee's reading by 10 deg: too weak to compare sides.
 }
@@ -297,6 +353,12 @@ ASYMMETRY_SDD: dict[str, float] = {
 # contact (StrideLab heuristic: RF gives one frame as the event timing uncertainty).
 CONTACT_ASYMMETRY_MIN_FRAMES = 2.0
 CONTACT_ASYMMETRY_MIN_FRACTION = 0.08
+
+# Repeatability within the clip: a left/right difference (and a cadence under its threshold)
+# counts only when it exceeds this many standard errors of itself, computed from the spread of
+# the clip's own strides (about 95 % two-sided for normal data: Altman and Bland, 1995). A
+# detector bias or a noisy clip cannot then pass for the athlete's asymmetry.
+REPEATABILITY_Z = 2.0
 
 # Asymmetry severity in multiples of the limit (SDD or the contact-time limit): mild at 1,
 # moderate at 2, marked at 3 (StrideLab heuristic, as above).

@@ -236,7 +236,14 @@ class ClipQuality:
     camera_roll_deg: float | None = None
     stance_path_residual_leg: float | None = None
     running: bool | None = None  # False when there is no flight phase (walking)
-    treadmill: bool | None = None
+    treadmill: bool | None = None  # read from the clip (hips in place, stance foot carried)
+    belt_speed_leg_per_s: float | None = None  # side on: the stance foot's backward speed
+    # The camera's own motion from the background (pose engine), removed before analysis.
+    camera_motion_known_fraction: float | None = None
+    camera_shift_px: float | None = None  # largest shift from the reference frame
+    camera_rotation_deg: float | None = None  # largest roll from the reference frame
+    camera_stabilised: bool | None = None  # the landmarks were mapped to a still camera
+    leg_swaps_repaired: int = 0  # frames whose left/right leg labels were traded
     # Slow motion: the real capture rate (given by the athlete or stated by the container),
     # and how many real seconds one second of the clip holds (capture / playback rate).
     capture_fps: float | None = None
@@ -286,6 +293,11 @@ class Events:
     n_steps: int = 0  # validated steps (contact to the other foot's contact)
     n_rejected: int = 0  # candidate events dropped by the checks
     method: str = ""
+    # The detector's left/right phase bias (s, left contacts found late by this much against
+    # the pelvis's own rhythm), measured on the clip and removed from the events above; its
+    # spread is how well the clip pins it down.
+    left_right_bias_s: float | None = None
+    left_right_bias_spread_s: float | None = None
 
     def side(self, side: Side) -> SideEvents:
         return self.left if side == "left" else self.right
@@ -305,6 +317,8 @@ class Events:
             n_steps=int(d.get("n_steps", 0)),
             n_rejected=int(d.get("n_rejected", 0)),
             method=d.get("method", ""),
+            left_right_bias_s=d.get("left_right_bias_s"),
+            left_right_bias_spread_s=d.get("left_right_bias_spread_s"),
         )
 
 

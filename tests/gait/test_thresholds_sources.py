@@ -21,7 +21,8 @@ SOURCE = re.compile(r"\bRF\b|running-form|StrideLab heuristic|the issue|"
                     r"\b[A-Z][A-Za-z-]+(?: and [A-Z][A-Za-z-]+| et al\.?)?,? \(?(?:19|20)\d\d\b")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "gait.md"
 # Numbers that are not thresholds: landmark index tables, sign conventions, the format version.
-NOT_THRESHOLDS = {"WHOLE_BODY", "WHOLE_BODY_PAIRS", "SIDE_IDX", "LEG_IDX", "SIGMA",
+NOT_THRESHOLDS = {"WHOLE_BODY", "WHOLE_BODY_PAIRS", "SIDE_IDX", "LEG_IDX", "SIGMA", "LEFT_LEG",
+                  "RIGHT_LEG",
                   "SCHEMA_VERSION"}
 
 

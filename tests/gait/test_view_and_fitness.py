@@ -214,11 +214,12 @@ def test_person_missing_every_other_frame_is_visible_after_interpolation(runner:
     assert not q.fit and any("found in only" in x for x in q.reasons)
 
 
-def test_treadmill_is_known_only_from_the_athlete(runner: Runner) -> None:
+def test_treadmill_is_read_from_the_clip_or_given_by_the_athlete(runner: Runner) -> None:
     from backend.gait import AthleteInfo
 
     s, r = runner("rear", camera_azimuth_deg=0.0)
-    assert r.clip_quality.treadmill is None  # not inferred from the landmarks
+    # The synthetic runner is on a treadmill: from behind, its size in the image stays put.
+    assert r.clip_quality.treadmill is True
     on_belt = analyze(s.track, "rear", AthleteInfo(treadmill_speed_mps=3.0))
     assert on_belt.clip_quality.treadmill is True
     assert on_belt.to_dict()["athlete"]["treadmill_speed_mps"] == 3.0
