@@ -21,9 +21,9 @@ from backend.cli.pose import (
     output_error,
     pose_progress,
 )
-from backend.gait.types import AthleteInfo, Report
 
 if TYPE_CHECKING:
+    from backend.gait.types import AthleteInfo, Report
     from backend.pose.track import Track
 
 console = Console(stderr=True)
@@ -47,6 +47,8 @@ def _athlete(height_m: float | None, leg_length_m: float | None,
              treadmill_speed_mps: float | None) -> AthleteInfo | None:
     if height_m is None and leg_length_m is None and treadmill_speed_mps is None:
         return None
+    from backend.gait.types import AthleteInfo
+
     try:
         return AthleteInfo(height_m=height_m, leg_length_m=leg_length_m,
                            treadmill_speed_mps=treadmill_speed_mps)
