@@ -46,6 +46,8 @@ FILM_AGAIN = {
     "running": "Film running, not walking or standing.",
     "view_rear": "From behind at hip height, 3-4 m back, camera square to the runner.",
     "view_side": "From the side, camera square to the line of running, at hip height.",
+    "slow_motion": "Film at normal speed (not slow motion), or give the rate the clip was "
+                   "filmed at.",
 }
 
 
@@ -216,6 +218,8 @@ def step_cadence_clip_time(track: Track) -> float | None:
                           th.SPECTRUM_STEP_SPM) / 60.0
         power = np.abs(np.exp(-2j * np.pi * freqs[:, None] * t[None, :]) @ d) ** 2
         k = int(np.argmax(power))
+        if k == 0 or k == power.size - 1:
+            continue  # at the band's edge: no rhythm inside it
         if best is None or power[k] > best[1]:
             best = (float(freqs[k] * 60.0), float(power[k]))
     return None if best is None else best[0]
@@ -261,19 +265,32 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
                              f"{scale:.4g}).")
         return report
     report = _analyze(track, view, athlete)
-    if report.clip_quality.fit:
-        return report
     clip_cadence = step_cadence_clip_time(track)
     if clip_cadence is None or clip_cadence >= th.SLOW_MOTION_MAX_CADENCE_SPM:
         return report
-    # Far too few steps a minute for any runner: try the clip as slow motion at a typical
-    # cadence. If it then shows running (flight phases: the duty factor does not depend on
-    # the time scale), it is slow motion; its shapes and angles hold, its times do not.
+    face = report.metrics["cadence_spm"].value if report.clip_quality.fit else None
+    if face is not None and any(abs(face - k * clip_cadence) <= th.RHYTHM_AGREEMENT * face
+                                for k in (1, th.STEPS_PER_STRIDE)):
+        # The events keep the body's rhythm (or the rhythm read one stride, not one step):
+        # the clip plays at the rate it was filmed.
+        return report
+    # The body's rhythm is far too slow for any runner and the events found do not follow
+    # it: try the clip as slow motion at a typical cadence. If it then shows running (flight
+    # phases: the duty factor does not depend on the time scale), it is slow motion; its
+    # shapes and angles hold, its times do not.
     trial = clip_cadence / th.SLOW_MOTION_TRIAL_CADENCE_SPM
     slow = _analyze(_rescaled(track, trial), view, athlete)
     sq = slow.clip_quality
     if not (sq.running and sq.n_steps >= th.MIN_STEPS):
-        return report
+        if face is None:
+            return report  # unfit already, for its own reasons
+        # The events contradict the body's rhythm and no slow-motion reading holds either:
+        # what they say cannot be trusted.
+        return _refused(report, (
+            f"The runner's rhythm is {clip_cadence:.0f} steps a minute of clip time, far "
+            "below any runner's: the clip looks like slow motion, and the steps found "
+            f"({face:.0f} steps/min) do not follow that rhythm, so they cannot be trusted."),
+            FILM_AGAIN["slow_motion"])
     sq.slow_motion, sq.needs_capture_fps, sq.time_scale = True, True, trial
     note = (f"The clip looks like slow motion: running at {clip_cadence:.0f} steps a minute "
             "of clip time, far below any runner's cadence. Give the rate it was filmed at "
@@ -286,6 +303,20 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
     slow.chain = chain(slow.faults, slow.metrics)
     slow.summary = [note, *_summary(slow.view_detail, slow.metrics, slow.faults)[1:]]
     return slow
+
+
+def _refused(report: Report, reason: str, tip: str) -> Report:
+    """``report`` turned unfit for ``reason``: nothing it measured is reported."""
+    q = report.clip_quality
+    q.fit = False
+    q.reasons.append(reason)
+    if tip not in q.advice:
+        q.advice.append(tip)
+    report.metrics = _withheld_metrics("the clip is unfit for analysis: " + " ".join(q.reasons))
+    report.faults, report.chain = [], []
+    report.summary = ["This clip cannot be analysed: " + " ".join(q.reasons),
+                      "How to film again: " + " ".join(q.advice)]
+    return report
 
 
 def _analyze(track: Track, view: str, athlete: AthleteInfo | None) -> Report:
@@ -324,7 +355,10 @@ def _analyze(track: Track, view: str, athlete: AthleteInfo | None) -> Report:
     elif track.n_frames > 1 and fps < th.FPS_MIN_CONTACT_TIME:
         q.warnings.append(f"{fps:.0f} fps: contact times are withheld (60 fps or more needed).")
     if q.n_steps < th.MIN_STEPS:
-        unfit(f"Not enough running steps: {q.n_steps} found, at least {th.MIN_STEPS} "
+        seen_s = sum(seg.duration_s for seg in clean.segments)
+        short = (f"The runner is in view for only {seen_s:.1f} s. "
+                 if seen_s < th.SHORT_CLIP_S else "")
+        unfit(f"{short}Not enough running steps: {q.n_steps} found, at least {th.MIN_STEPS} "
               "needed.", FILM_AGAIN["steps"], FILM_AGAIN["running"])
     q.leg_swaps_repaired = clean.n_leg_swaps_repaired
     steady, resid = _camera_steady(clean, ge, vinfo.used)

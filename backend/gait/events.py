@@ -115,10 +115,15 @@ class GaitEvents:
     def strides(self, side: str) -> list[tuple[Contact, Contact]]:
         """Consecutive contacts of one foot (in one segment) with a valid step between."""
         cs = self.contacts_of(side)
+        others = [c.ic_s for c in self.contacts if c.side != side]
         out = []
         for a, b in itertools.pairwise(cs):
             dt = b.ic_s - a.ic_s
-            if a.seg == b.seg and 2 * th.STEP_TIME_MIN_S <= dt <= 2 * th.STEP_TIME_MAX_S:
+            # Exactly one contact of the other foot in between: a missed contact must not
+            # make a stride of two strides' length.
+            between = sum(1 for t in others if a.ic_s < t < b.ic_s)
+            if (a.seg == b.seg and between == 1
+                    and 2 * th.STEP_TIME_MIN_S <= dt <= 2 * th.STEP_TIME_MAX_S):
                 out.append((a, b))
         return out
 

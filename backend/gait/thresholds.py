@@ -125,6 +125,9 @@ SPECTRUM_STEP_SPM = 0.25
 # The rhythm needs a segment of at least this long (StrideLab heuristic: two steps at 8x slow
 # motion of 150 steps/min).
 SLOW_MOTION_MIN_SEGMENT_S = 6.0
+# Events agree with the body's rhythm when their cadence is within this fraction of it (or
+# of twice it) (StrideLab heuristic: cadence varies a few percent within a clip).
+RHYTHM_AGREEMENT = 0.15
 # A capture rate within this fraction of the playback rate is not slow motion (StrideLab
 # heuristic: phones report 29.97 for 30 and vary a little in rate).
 CAPTURE_FPS_TOLERANCE = 0.05
@@ -220,6 +223,9 @@ RUNNING_MAX_DUTY_FACTOR = 0.5
 # --------------------------------------------------------------------------- clip fitness
 
 MIN_STEPS = 6  # the issue: at least 6 steps
+# A clip with the runner in view for less than this is called short when it has too few
+# steps (the issue's filming advice: 10-20 s of steady running).
+SHORT_CLIP_S = 10.0
 PERSON_VISIBLE_MIN_FRACTION = 0.7  # StrideLab heuristic: most of the clip must show the runner
 WHOLE_BODY_MIN_FRACTION = 0.8  # StrideLab heuristic: feet or head cut off in >20 % of frames
 FPS_MIN = 24.0  # below film rate even cadence events blur (StrideLab heuristic)
