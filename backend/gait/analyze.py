@@ -444,7 +444,7 @@ def _analyze(track: Track, view: str, athlete: AthleteInfo | None) -> Report:
     else:
         metrics = compute(ctx)
         events = ge.to_events(method)
-        faults = rules(metrics, clean.fps_measured)
+        faults = rules(metrics, clean.fps_measured, ge.left_right_bias_s)
         links = chain(faults, metrics)
         summary = _summary(vinfo, metrics, faults)
     return Report(view=vinfo.used, view_detail=vinfo, clip_quality=q, events=events,

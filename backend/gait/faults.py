@@ -148,9 +148,11 @@ def _escalate(sev: str) -> str:
     return {"mild": "moderate", "moderate": "marked", "marked": "marked"}[sev]
 
 
-def rules(metrics: dict[str, Metric], fps: float | None = None) -> list[Fault]:
+def rules(metrics: dict[str, Metric], fps: float | None = None,
+          timing_bias_s: float | None = None) -> list[Fault]:
     """The faults the metrics show; ``fps`` (the clip's measured frame rate) sets the
-    contact-time asymmetry's floor of two frames."""
+    contact-time asymmetry's floor of two frames, and ``timing_bias_s`` (the event
+    detector's left/right phase bias measured on the clip) raises it further."""
     g = metrics.get
     faults: list[Fault] = []
     faults += _banded("hip_drop", g("pelvic_drop_deg"), th.PELVIC_DROP, per_side=True)
@@ -220,7 +222,7 @@ def rules(metrics: dict[str, Metric], fps: float | None = None) -> list[Fault]:
     faults += _banded("trunk_lean", g("trunk_lateral_lean_deg"), th.TRUNK_LATERAL_LEAN,
                       per_side=True, notes=["lateral lean toward the stance side"])
 
-    faults += asymmetry(metrics, fps)
+    faults += asymmetry(metrics, fps, timing_bias_s)
     return faults
 
 
@@ -256,9 +258,12 @@ def _asymmetry_severity(ratio: float) -> str:
     return "moderate" if ratio >= th.ASYMMETRY_MODERATE_RATIO else "mild"
 
 
-def asymmetry(metrics: dict[str, Metric], fps: float | None = None) -> list[Fault]:
+def asymmetry(metrics: dict[str, Metric], fps: float | None = None,
+              timing_bias_s: float | None = None) -> list[Fault]:
     """The largest left/right difference past its limit. ``fps`` is the clip's frame rate:
-    the contact-time limit is at least CONTACT_ASYMMETRY_MIN_FRAMES frames at that rate."""
+    the contact-time limit is at least CONTACT_ASYMMETRY_MIN_FRAMES frames at that rate, and
+    at least twice the detector's measured left/right phase bias (a contact found late on one
+    side and its toe-off early shortens that side's contact by up to twice the bias)."""
     best: tuple[float, Fault] | None = None
     for key, sdd in th.ASYMMETRY_SDD.items():
         src = "trunk_lateral_lean_deg" if key == "trunk_lean_deg" else key
@@ -288,7 +293,8 @@ def asymmetry(metrics: dict[str, Metric], fps: float | None = None) -> list[Faul
         # Without the frame rate, assume the least that contact times are measured at.
         rate = fps if fps and fps > 0 else th.FPS_MIN_CONTACT_TIME
         limit = max(th.CONTACT_ASYMMETRY_MIN_FRACTION * ct.value,
-                    th.CONTACT_ASYMMETRY_MIN_FRAMES * 1000.0 / rate)
+                    th.CONTACT_ASYMMETRY_MIN_FRAMES * 1000.0 / rate,
+                    th.STEPS_PER_STRIDE * 1000.0 * abs(timing_bias_s or 0.0))
         ratio = abs(diff) / limit
         if ratio >= 1.0 and _repeatable(ct, diff) and (best is None or ratio > best[0]):
             # Shorter contact is the side the runner gets off quickly: the weaker side.

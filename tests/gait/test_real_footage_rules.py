@@ -222,3 +222,14 @@ def test_treadmill_is_read_from_the_clip() -> None:
     assert q.treadmill is True
     # The stance foot is carried back at the belt's speed: 3 m/s over the leg length.
     assert q.belt_speed_leg_per_s == pytest.approx(3.0 / s.leg_length_m, rel=0.15)
+
+
+def test_contact_time_asymmetry_must_exceed_the_detectors_own_bias() -> None:
+    """A contact-time gap of 60 ms from steady strides is an asymmetry, unless the detector's
+    left/right phase bias measured on the clip (40 ms: up to 80 ms of contact time) can make
+    it."""
+    rng = np.random.default_rng(9)
+    steady = _sided("ground_contact_ms", list(260 + 2 * rng.standard_normal(8)),
+                    list(200 + 2 * rng.standard_normal(8)))
+    assert asymmetry({"ground_contact_ms": steady}, fps=60.0, timing_bias_s=0.01)
+    assert asymmetry({"ground_contact_ms": steady}, fps=60.0, timing_bias_s=0.04) == []
