@@ -1,0 +1,93 @@
+"""The analysis on real running footage (../shared/clips/running, README there), through the
+real pose engine, judged against truths it did not produce: cadence measured from raw pixels
+with no pose model (tests/gait/pixel_truth.py, values in tests/fixtures/real_running/
+truth.json, recomputed by tests/gait/test_pixel_truth.py) and what each clip is.
+
+Each clip is either fit with its cadence within 2 % of the pixel truth, or refused with a
+reason that is true of it. docs/gait.md ("Real footage") lists every clip; the clips whose
+outcome is not yet right are named there, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backend.gait import Report, analyze
+from backend.gait import thresholds as th
+from backend.pose import Track, run_pose
+
+RUNNING = Path(__file__).resolve().parents[3] / "shared" / "clips" / "running"
+TRUTH = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "real_running"
+                    / "truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def track_of() -> dict[str, Track]:
+    cache: dict[str, Track] = {}
+
+    def get(name: str) -> Track:
+        if name not in cache:
+            path = RUNNING / name
+            assert path.is_file(), f"the shared running clip {path} is missing"
+            cache[name] = run_pose(path)
+        return cache[name]
+
+    return get  # type: ignore[return-value]
+
+
+def _report(track_of: object, name: str, **kwargs: object) -> Report:
+    return analyze(track_of(name), "auto", **kwargs)  # type: ignore[operator, arg-type]
+
+
+def test_hand_held_rear_treadmill_clip_cadence_matches_the_pixels(track_of: object) -> None:
+    name = "rear_treadmill_barefoot.mov"
+    truth = TRUTH[name]
+    assert truth["trusted"]
+    r = _report(track_of, name)
+    q = r.clip_quality
+    assert q.fit, q.reasons
+    assert r.view == "rear"
+    cadence = r.metrics["cadence_spm"].value
+    assert cadence == pytest.approx(truth["cadence_spm"], rel=0.02)
+    # A 4 s clip: whatever asymmetry it reports must stand clear of its own scatter.
+    for f in r.faults:
+        if f.code == "low_cadence":
+            pytest.fail("a low-cadence fault on a runner at 162 steps/min")
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    # The feet leave the frame.
+    ("side_treadmill_feet_cut.mp4", "whole body (head to feet) is in the frame in only"),
+    # The runner crosses the frame: in view for a third of the clip's length less.
+    ("side_overground_crossing.mp4", "A person is found in only"),
+    # 3 s at 25 fps: too short for six clean steps (the README: "3 s").
+    ("side_treadmill_outdoors_small.mp4", "The runner is in view for only 3.0 s"),
+])
+def test_unfit_clips_are_refused_for_what_is_true_of_them(track_of: object, name: str,
+                                                          reason: str) -> None:
+    r = _report(track_of, name)
+    q = r.clip_quality
+    assert not q.fit
+    assert any(reason in x for x in q.reasons), q.reasons
+    assert q.advice and r.faults == []
+    assert all(m.value is None for m in r.metrics.values())
+
+
+def test_slow_motion_clip_is_recognised(track_of: object) -> None:
+    name = "side_treadmill_slowmo.mp4"
+    r = _report(track_of, name)
+    q = r.clip_quality
+    # Before: "Not enough running steps ... Film running, not walking or standing."
+    assert q.fit, q.reasons
+    assert q.slow_motion and q.needs_capture_fps
+    assert r.metrics["cadence_spm"].value is None
+    assert "slow motion" in (r.metrics["cadence_spm"].withheld_reason or "")
+    assert not any(f.code in ("low_cadence", "asymmetry") and f.evidence.metric in (
+        "cadence_spm", "ground_contact_ms") for f in r.faults)
+    # The slow factor it tried agrees with the pixels' rhythm in clip time (17.5 steps/min).
+    clip_cadence = TRUTH[name]["clip_time_cadence_spm"]
+    trial = q.time_scale * th.SLOW_MOTION_TRIAL_CADENCE_SPM
+    assert trial == pytest.approx(clip_cadence, rel=0.08)
