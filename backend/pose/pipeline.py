@@ -7,7 +7,9 @@ Per frame (MediaPipe's ``PoseLandmarkCpu`` graph, with our choice of person):
    picks our person's detection (not simply the most confident one);
 2. the landmark network runs on the 256x256 crop of that region; if its pose flag says
    nobody is there, tracking is lost, and the detector gets one more chance on the same frame;
-3. the smoothed auxiliary landmarks give the next frame's region.
+3. the smoothed auxiliary landmarks give the next frame's region;
+4. the camera's motion: background features outside the person's box, followed from the
+   previous frame on a small copy of the luma plane (:mod:`backend.pose.camera_motion`).
 
 Decoding runs on its own thread (:class:`~backend.pose.video.FrameReader`), so it overlaps
 inference; frames are streamed, never held.
@@ -24,6 +26,13 @@ from time import monotonic
 import numpy as np
 import numpy.typing as npt
 
+from backend.pose.camera_motion import (
+    Box,
+    CameraMotionEstimator,
+    person_box,
+    shrink_factor,
+    small_luma,
+)
 from backend.pose.detector import PoseDetector
 from backend.pose.landmarks import LandmarkModel, PoseLandmarks
 from backend.pose.networks import SessionSettings, load_networks
@@ -46,6 +55,9 @@ from backend.pose.video import Frame, FrameReader, iter_frames, open_video
 
 ProgressCallback = Callable[[int, int | None], None]
 PROGRESS_INTERVAL_S = 0.1
+#: While tracking is lost, the person is taken to be where last seen for this long (their
+#: box kept clear of background features).
+PERSON_BOX_HOLD_S = 0.5
 
 
 def decoder_threads() -> int:
@@ -140,6 +152,35 @@ def select_runner(clip_path: Path, engine: PoseEngine,
     return runner, [t for t in tracks if t is not runner]
 
 
+class CameraMotionRecorder:
+    """The camera's motion, frame by frame, beside the pose (``Track.camera_motion``)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self._estimator = CameraMotionEstimator()
+        self._factor = shrink_factor(width, height)
+        self._box: Box | None = None
+        self._box_time = -np.inf
+        self.transforms: list[npt.NDArray[np.float64]] = []
+        self.inliers: list[float] = []
+
+    def add(self, frame: Frame, landmarks: npt.NDArray[np.float32] | None) -> None:
+        box = person_box(landmarks) if landmarks is not None else None
+        if box is not None:
+            self._box, self._box_time = box, frame.timestamp_s
+        elif frame.timestamp_s - self._box_time <= PERSON_BOX_HOLD_S:
+            box = self._box
+        transform, inliers = self._estimator.update(
+            small_luma(frame.y, frame.rotation, self._factor), box)
+        self.transforms.append(transform)
+        self.inliers.append(inliers)
+
+    def arrays(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        if not self.transforms:
+            return np.empty((0, 2, 3), np.float32), np.empty(0, np.float32)
+        return (np.stack(self.transforms).astype(np.float32),
+                np.asarray(self.inliers, np.float32))
+
+
 @dataclass
 class PoseRunStats:
     frames: int = 0
@@ -184,6 +225,7 @@ def run_pose(
                if overlay_path is not None else None)
     keyframes = (KeyframeWriter(keyframes_dir, info.duration_s)
                  if keyframes_dir is not None else None)
+    motion = CameraMotionRecorder(info.width, info.height)
     total = info.frame_count
     last_report = 0.0
     reported: tuple[int, int | None] | None = None
@@ -205,6 +247,7 @@ def run_pose(
                 landmarks.append(lm)
                 world.append(pose.world if pose is not None else missing_world)
                 times.append(frame.timestamp_s)
+                motion.add(frame, pose.landmarks if pose is not None else None)
                 if overlay is not None:
                     overlay.write(frame, lm)
                 if keyframes is not None:
@@ -222,6 +265,7 @@ def run_pose(
             keyframes.close()
     if progress is not None and reported != (len(times), len(times)):
         progress(len(times), len(times))  # the end, with the true total
+    camera_motion, camera_motion_inliers = motion.arrays()
     track = Track(
         landmarks=np.stack(landmarks) if landmarks else np.empty((0, N_LANDMARKS, 5), np.float32),
         world=np.stack(world) if world else np.empty((0, N_LANDMARKS, 3), np.float32),
@@ -229,6 +273,8 @@ def run_pose(
         width=info.width,
         height=info.height,
         fps_nominal=info.fps_nominal,
+        camera_motion=camera_motion,
+        camera_motion_inliers=camera_motion_inliers,
     )
     if stats is not None:
         stats.frames = track.n_frames

@@ -10,6 +10,18 @@ On disk it is a compressed ``.npz`` with exactly these arrays (other tools rely 
 - ``width``, ``height``: size of the upright frame in pixels.
 - ``fps_nominal``: the container's nominal frame rate (phones record variable frame rate,
   so use ``timestamps_s`` for anything timed).
+
+and, in tracks made since the camera's motion is estimated (older files load with None):
+
+- ``camera_motion``         float32 (T, 2, 3): per frame, the 2x3 similarity transform
+  (rotation, uniform scale, translation; ``cv2.estimateAffinePartial2D``'s form) taking that
+  frame's upright pixel coordinates (those of ``landmarks[..., :2]``) to the coordinates of
+  the clip's reference frame: ``p_ref = M[:, :2] @ p + M[:, 2]``. The reference frame is
+  frame 0, or the first frame in which enough background was found to estimate motion; its
+  transform is the identity, as is every frame's for a still camera. NaN where the motion
+  could not be estimated.
+- ``camera_motion_inliers`` float32 (T,): the fraction (0..1) of the tracked background
+  features that agree with that frame's transform; NaN where it is unknown.
 """
 
 from __future__ import annotations
@@ -86,6 +98,8 @@ class Track:
     width: int
     height: int
     fps_nominal: float
+    camera_motion: npt.NDArray[np.float32] | None = None  # (T, 2, 3), frame -> reference
+    camera_motion_inliers: npt.NDArray[np.float32] | None = None  # (T,)
 
     def __post_init__(self) -> None:
         self.landmarks = np.asarray(self.landmarks, dtype=np.float32)
@@ -102,6 +116,24 @@ class Track:
             )
         if t > 1 and not np.all(np.diff(self.timestamps_s) > 0):
             raise TrackFormatError("timestamps_s must be strictly increasing")
+        if self.camera_motion is not None:
+            self.camera_motion = np.asarray(self.camera_motion, dtype=np.float32)
+            if self.camera_motion.shape != (t, 2, 3):
+                raise TrackFormatError(
+                    f"camera_motion must have shape (T, 2, 3); got {self.camera_motion.shape} "
+                    f"for T={t}"
+                )
+        if self.camera_motion_inliers is not None:
+            self.camera_motion_inliers = np.asarray(self.camera_motion_inliers,
+                                                    dtype=np.float32)
+            if self.camera_motion_inliers.shape != (t,):
+                raise TrackFormatError(
+                    "camera_motion_inliers must have shape (T,); got "
+                    f"{self.camera_motion_inliers.shape} for T={t}"
+                )
+            known = self.camera_motion_inliers[~np.isnan(self.camera_motion_inliers)]
+            if known.size and not ((known >= 0) & (known <= 1)).all():
+                raise TrackFormatError("camera_motion_inliers must be fractions in [0, 1]")
         self.width = int(self.width)
         self.height = int(self.height)
         self.fps_nominal = float(self.fps_nominal)
@@ -142,15 +174,19 @@ class Track:
         )
 
     def save(self, path: str | Path) -> None:
-        np.savez_compressed(
-            path,
-            landmarks=self.landmarks.astype(np.float32),
-            world=self.world.astype(np.float32),
-            timestamps_s=self.timestamps_s.astype(np.float64),
-            width=np.int64(self.width),
-            height=np.int64(self.height),
-            fps_nominal=np.float64(self.fps_nominal),
-        )
+        arrays: dict[str, npt.NDArray[np.generic] | np.generic] = {
+            "landmarks": self.landmarks.astype(np.float32),
+            "world": self.world.astype(np.float32),
+            "timestamps_s": self.timestamps_s.astype(np.float64),
+            "width": np.int64(self.width),
+            "height": np.int64(self.height),
+            "fps_nominal": np.float64(self.fps_nominal),
+        }
+        if self.camera_motion is not None:
+            arrays["camera_motion"] = self.camera_motion.astype(np.float32)
+        if self.camera_motion_inliers is not None:
+            arrays["camera_motion_inliers"] = self.camera_motion_inliers.astype(np.float32)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | Path) -> Track:
@@ -169,6 +205,10 @@ class Track:
                     width=int(data["width"]),
                     height=int(data["height"]),
                     fps_nominal=float(data["fps_nominal"]),
+                    camera_motion=(data["camera_motion"]
+                                   if "camera_motion" in data.files else None),
+                    camera_motion_inliers=(data["camera_motion_inliers"]
+                                           if "camera_motion_inliers" in data.files else None),
                 )
         except (OSError, ValueError) as exc:
             if isinstance(exc, TrackFormatError):
