@@ -197,13 +197,25 @@ def _withheld_metrics(reason: str) -> dict[str, Metric]:
     return {k: summarise(k, [], withheld=reason) for k in ALL_KEYS}
 
 
-def step_cadence_clip_time(track: Track) -> float | None:
-    """Steps a minute in the clip's own time, from the pixels' rhythm alone: the distance
-    between the two ankles (leg lengths) peaks once per step in any view and whatever the
-    feet's labels, so its strongest frequency over a band wide enough for slow motion is the
-    step frequency. None when no segment is long enough."""
+@dataclasses.dataclass
+class Rhythm:
+    """The body's step rhythm in the clip's own time, from the pixels' motion alone."""
+
+    spm: float  # steps a minute of clip time
+    # Power at twice that frequency over the power at it: high when the strongest line is
+    # the stride (one foot differing from the other) rather than the step.
+    second_harmonic_ratio: float
+
+
+def step_rhythm(track: Track) -> Rhythm | None:
+    """Steps a minute in the clip's own time: the distance between the two ankles peaks
+    once per step in any view and whatever the feet's labels, so its strongest frequency over
+    a band wide enough for slow motion is the step frequency. None when no segment is long
+    enough or the strongest line sits at the band's edge."""
     clean = clean_track(track)
-    best: tuple[float, float] | None = None
+    best: tuple[float, float, float] | None = None
+    freqs = np.arange(th.SLOW_MOTION_BAND_SPM[0], th.SLOW_MOTION_BAND_SPM[1],
+                      th.SPECTRUM_STEP_SPM) / 60.0
     for seg in clean.segments:
         if seg.duration_s < th.SLOW_MOTION_MIN_SEGMENT_S:
             continue
@@ -214,15 +226,15 @@ def step_cadence_clip_time(track: Track) -> float | None:
         t = seg.t
         d = np.interp(t, t[ok], d[ok])
         d = (d - d.mean()) * np.hanning(d.size)
-        freqs = np.arange(th.SLOW_MOTION_BAND_SPM[0], th.SLOW_MOTION_BAND_SPM[1],
-                          th.SPECTRUM_STEP_SPM) / 60.0
         power = np.abs(np.exp(-2j * np.pi * freqs[:, None] * t[None, :]) @ d) ** 2
         k = int(np.argmax(power))
         if k == 0 or k == power.size - 1:
             continue  # at the band's edge: no rhythm inside it
+        near_double = np.abs(freqs - 2 * freqs[k]) <= th.RHYTHM_HARMONIC_WINDOW_SPM / 60.0
+        ratio = float(power[near_double].max() / power[k]) if near_double.any() else 0.0
         if best is None or power[k] > best[1]:
-            best = (float(freqs[k] * 60.0), float(power[k]))
-    return None if best is None else best[0]
+            best = (float(freqs[k] * 60.0), float(power[k]), ratio)
+    return None if best is None else Rhythm(spm=best[0], second_harmonic_ratio=best[2])
 
 
 def _rescaled(track: Track, time_scale: float) -> Track:
@@ -265,14 +277,18 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
                              f"{scale:.4g}).")
         return report
     report = _analyze(track, view, athlete)
-    clip_cadence = step_cadence_clip_time(track)
-    if clip_cadence is None or clip_cadence >= th.SLOW_MOTION_MAX_CADENCE_SPM:
+    rhythm = step_rhythm(track)
+    if rhythm is None or rhythm.spm >= th.SLOW_MOTION_MAX_CADENCE_SPM:
         return report
+    clip_cadence = rhythm.spm
     face = report.metrics["cadence_spm"].value if report.clip_quality.fit else None
+    # The rhythm may have read the stride, not the step, where one foot differs from the
+    # other: only then may the events run at twice it.
+    multiples = ((1, th.STEPS_PER_STRIDE)
+                 if rhythm.second_harmonic_ratio >= th.RHYTHM_HARMONIC_SUPPORT else (1,))
     if face is not None and any(abs(face - k * clip_cadence) <= th.RHYTHM_AGREEMENT * face
-                                for k in (1, th.STEPS_PER_STRIDE)):
-        # The events keep the body's rhythm (or the rhythm read one stride, not one step):
-        # the clip plays at the rate it was filmed.
+                                for k in multiples):
+        # The events keep the body's rhythm: the clip plays at the rate it was filmed.
         return report
     # The body's rhythm is far too slow for any runner and the events found do not follow
     # it: try the clip as slow motion at a typical cadence. If it then shows running (flight

@@ -157,34 +157,61 @@ LEFT_LEG = (25, 27, 29, 31)  # knee, ankle, heel, toe
 RIGHT_LEG = (26, 28, 30, 32)
 
 
-def leg_swaps(landmarks: FloatArray) -> BoolArray:
+def depth_order_evidence(world: FloatArray) -> FloatArray:
+    """(T,) +1 where the world landmarks put the labelled left leg on the same side in depth
+    as the left hip (the labels agree with the body), -1 where on the other side (the legs'
+    labels are traded), 0 where the depths are too close to tell (from behind or in front).
+    Side on, the near leg is the near hip's: the hips' labels follow the trunk and are seen
+    well, the legs' labels are what the model confuses."""
+    hips = world[:, 23, 2] - world[:, 24, 2]
+    legs = np.nanmean(world[:, list(LEFT_LEG), 2] - world[:, list(RIGHT_LEG), 2], axis=1) \
+        if world.size else np.zeros(0)
+    clear = (np.abs(hips) > th.LEG_SWAP_DEPTH_CLEAR_M) & (np.abs(legs) > th.LEG_SWAP_DEPTH_CLEAR_M)
+    out = np.where(clear, np.sign(hips) * np.sign(legs), 0.0)
+    return np.asarray(np.nan_to_num(out), dtype=np.float64)
+
+
+def leg_swaps(landmarks: FloatArray, world: FloatArray | None = None) -> BoolArray:
     """(T,) True where the two legs' labels are to be traded (step 0 of the cleaning).
 
     Second-order Viterbi: the state of a frame is the pair (labelling of the previous frame,
     labelling of this one), so each leg point can be predicted at constant velocity from its
     two previous frames; the cost of a frame is the summed distance of the four points of each
-    leg from their predictions. Frames without the whole leg chain are left as they are."""
+    leg from their predictions, plus, where the world landmarks tell the legs apart in depth
+    (side on), a cost for a labelling that puts the near leg on the far hip
+    (``depth_order_evidence``). Frames without the whole leg chain are left as they are."""
     t_total = landmarks.shape[0]
     out = np.zeros(t_total, dtype=bool)
     legs = np.stack([landmarks[:, list(LEFT_LEG), :2], landmarks[:, list(RIGHT_LEG), :2]], axis=1)
     every = np.flatnonzero(np.isfinite(legs).all(axis=(1, 2, 3)))
+    evidence = (depth_order_evidence(world) if world is not None
+                else np.zeros(t_total, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        leg_len = np.linalg.norm(landmarks[:, 23, :2] - landmarks[:, 27, :2], axis=1)
+    leg_px = float(np.nanmedian(leg_len)) if np.isfinite(leg_len).any() else 0.0
+    penalty = th.LEG_SWAP_DEPTH_COST_LEG * leg_px
     # Across a longer gap the legs' motion is unknown: each stretch is searched on its own
-    # and keeps the model's majority labelling.
+    # and keeps the model's majority labelling where depth does not decide.
     breaks = np.flatnonzero(np.diff(every) > th.LEG_SWAP_MAX_GAP_FRAMES) + 1
     for idx in np.split(every, breaks):
         if idx.size >= th.MIN_SAMPLES_LINE_FIT:
-            out[idx] = _leg_swap_states(legs[idx], idx)
+            out[idx] = _leg_swap_states(legs[idx], idx, evidence[idx] * penalty)
     return out
 
 
-def _leg_swap_states(p: FloatArray, idx: npt.NDArray[np.int64]) -> BoolArray:
-    """The Viterbi search of ``leg_swaps`` over one stretch of frames ``idx``."""
+def _leg_swap_states(p: FloatArray, idx: npt.NDArray[np.int64],
+                     depth_cost: FloatArray) -> BoolArray:
+    """The Viterbi search of ``leg_swaps`` over one stretch of frames ``idx``;
+    ``depth_cost`` > 0 penalises trading the labels in that frame, < 0 keeping them."""
     if idx.size < th.MIN_SAMPLES_LINE_FIT:
         return np.zeros(idx.size, dtype=bool)  # (N, 2 legs, 4 points, 2)
     options = np.stack([p, p[:, ::-1]], axis=1)  # (N, labelling, legs, points, xy)
     n = idx.size
+    # emission[k, c]: the depth order's cost of labelling c (0 as given, 1 traded) at frame k.
+    emission = np.stack([np.maximum(-depth_cost, 0.0), np.maximum(depth_cost, 0.0)], axis=1)
     # cost[a, b]: best total with labelling a at frame k-1 and b at frame k.
     cost = np.linalg.norm(options[1][None, :] - options[0][:, None], axis=-1).sum(axis=(-1, -2))
+    cost = cost + emission[0][:, None] + emission[1][None, :]
     back = np.zeros((n, 2, 2), dtype=np.int8)
     for k in range(2, n):
         new = np.empty((2, 2))
@@ -194,7 +221,7 @@ def _leg_swap_states(p: FloatArray, idx: npt.NDArray[np.int64]) -> BoolArray:
             for c in range(2):
                 pred = options[k - 1, b] + velocity * (options[k - 1, b] - options[k - 2])
                 step = np.linalg.norm(options[k, c][None] - pred, axis=-1).sum(axis=(-1, -2))
-                total = cost[:, b] + step
+                total = cost[:, b] + step + emission[k, c]
                 a = int(np.argmin(total))
                 new[b, c] = total[a]
                 back[k, b, c] = a
@@ -207,8 +234,8 @@ def _leg_swap_states(p: FloatArray, idx: npt.NDArray[np.int64]) -> BoolArray:
         a = int(back[k, b, c])
         states[k - 2] = bool(a)
         b, c = a, b
-    if states.mean() > 0.5:  # keep the model's own labelling in most frames
-        states = ~states
+    if not np.any(depth_cost) and states.mean() > 0.5:
+        states = ~states  # nothing anchors the labels: keep the model's in most frames
     return states
 
 
@@ -325,7 +352,7 @@ def clean_track(track: Track) -> CleanTrack:
     world = track.world.astype(np.float64)
     lm, camera = stabilise(lm, getattr(track, "camera_motion", None),
                            getattr(track, "camera_motion_inliers", None))
-    swaps = leg_swaps(lm)
+    swaps = leg_swaps(lm, world)
     if swaps.any():
         lm, world = _trade_legs(lm, swaps), _trade_legs(world, swaps)
     n_frames = ts.size

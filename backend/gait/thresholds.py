@@ -36,6 +36,12 @@ CAMERA_STILL_MAX_ROTATION_DEG = 0.3
 # Leg-swap repair: frames more than this far apart break the search for continuous legs
 # (StrideLab heuristic: over a longer gap the legs' motion is not predictable).
 LEG_SWAP_MAX_GAP_FRAMES = 2
+# Side on, the world landmarks put the near leg nearer than the far one: a depth difference of
+# more than this (hips and legs alike) tells them apart, and a labelling against it costs this
+# many leg lengths of continuity (StrideLab heuristic: hips 20-30 cm apart in depth side on; a
+# leg length outweighs a glitch of a frame or two, not a sustained motion).
+LEG_SWAP_DEPTH_CLEAR_M = 0.05
+LEG_SWAP_DEPTH_COST_LEG = 0.5
 
 # Hampel outlier filter: window of about 0.23 s, 3 scaled MADs (RF, from Sports2D and Pose2Sim).
 HAMPEL_WINDOW_S = 0.23
@@ -128,6 +134,11 @@ SLOW_MOTION_MIN_SEGMENT_S = 6.0
 # Events agree with the body's rhythm when their cadence is within this fraction of it (or
 # of twice it) (StrideLab heuristic: cadence varies a few percent within a clip).
 RHYTHM_AGREEMENT = 0.15
+# ... and at twice it only when the spectrum shows a line there of at least this share of the
+# strongest one, searched within this window (StrideLab heuristic: synthetic runners show the
+# step line alone; a stride line that dominates leaves the step line well above noise).
+RHYTHM_HARMONIC_SUPPORT = 0.5
+RHYTHM_HARMONIC_WINDOW_SPM = 2.0
 # A capture rate within this fraction of the playback rate is not slow motion (StrideLab
 # heuristic: phones report 29.97 for 30 and vary a little in rate).
 CAPTURE_FPS_TOLERANCE = 0.05
