@@ -164,8 +164,9 @@ def depth_order_evidence(world: FloatArray) -> FloatArray:
     Side on, the near leg is the near hip's: the hips' labels follow the trunk and are seen
     well, the legs' labels are what the model confuses."""
     hips = world[:, 23, 2] - world[:, 24, 2]
-    legs = np.nanmean(world[:, list(LEFT_LEG), 2] - world[:, list(RIGHT_LEG), 2], axis=1) \
-        if world.size else np.zeros(0)
+    diff = world[:, list(LEFT_LEG), 2] - world[:, list(RIGHT_LEG), 2]
+    n = np.isfinite(diff).sum(axis=1)
+    legs = np.where(n > 0, np.nansum(diff, axis=1) / np.maximum(n, 1), np.nan)
     clear = (np.abs(hips) > th.LEG_SWAP_DEPTH_CLEAR_M) & (np.abs(legs) > th.LEG_SWAP_DEPTH_CLEAR_M)
     out = np.where(clear, np.sign(hips) * np.sign(legs), 0.0)
     return np.asarray(np.nan_to_num(out), dtype=np.float64)
