@@ -174,6 +174,10 @@ HEIGHT = typer.Option(None, "--height-m", help="Athlete height in metres (vertic
                       "oscillation in cm).")
 LEG = typer.Option(None, "--leg-length-m", help="Leg length in metres (trochanter to floor).")
 SPEED = typer.Option(None, "--treadmill-speed-mps", help="Treadmill speed in m/s.")
+CAPTURE = typer.Option(None, "--capture-fps", min=1.0,
+                       help="A slow-motion clip: the frame rate it was filmed at (for example "
+                       "240). Times and cadence are then in real seconds; without it a "
+                       "slow-motion clip gets its angles but no time-based figures.")
 VIEW = typer.Option(ViewChoice.auto, "--view", case_sensitive=False,
                     help="Where the camera was: rear, front, side, or auto to infer it.")
 OUT = typer.Option(..., "--out", help="Where to write the report JSON.", dir_okay=False)
@@ -192,6 +196,7 @@ def register(app: typer.Typer) -> None:
         height_m: float | None = HEIGHT,
         leg_length_m: float | None = LEG,
         treadmill_speed_mps: float | None = SPEED,
+        capture_fps: float | None = CAPTURE,
     ) -> None:
         """Analyse a saved landmark track: gait events, metrics, faults and the chain reading."""
         from backend.gait import analyze
@@ -206,7 +211,7 @@ def register(app: typer.Typer) -> None:
             track = Track.load(track_path)
         except TrackFormatError as exc:
             raise _fail(f"{exc}\nGive the .npz track written by the pose engine.") from exc
-        report = analyze(track, view.value, athlete)
+        report = _analysis(analyze, track, view.value, athlete, capture_fps)
         _write(report, out)
         if pictures is not None:
             _pictures(report, track, pictures)
@@ -226,6 +231,7 @@ def register(app: typer.Typer) -> None:
         height_m: float | None = HEIGHT,
         leg_length_m: float | None = LEG,
         treadmill_speed_mps: float | None = SPEED,
+        capture_fps: float | None = CAPTURE,
     ) -> None:
         """Track the runner in a clip and analyse the running form, in one go."""
         from backend.gait import analyze
@@ -253,7 +259,7 @@ def register(app: typer.Typer) -> None:
             except OSError as exc:
                 raise _fail(output_error(exc, "track", track_out)) from exc
             console.print(f"Track written to {track_out}", markup=False, highlight=False)
-        report = analyze(track, view.value, athlete)
+        report = _analysis(analyze, track, view.value, athlete, capture_fps)
         _write(report, out)
         if pictures is not None:
             from backend.gait.pictures import clip_frames
@@ -264,6 +270,15 @@ def register(app: typer.Typer) -> None:
                 raise _fail(str(exc)) from exc
             _pictures(report, track, pictures, frames)
         _show(report, out)
+
+
+def _analysis(analyze: Any, track: Track, view: str, athlete: AthleteInfo | None,
+              capture_fps: float | None) -> Report:
+    try:
+        report: Report = analyze(track, view, athlete, capture_fps=capture_fps)
+    except ValueError as exc:  # a capture rate below the clip's own frame rate
+        raise _fail(f"--capture-fps: {exc}") from exc
+    return report
 
 
 def _key_times(report: Report) -> list[float]:

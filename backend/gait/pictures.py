@@ -68,9 +68,11 @@ def _representative(report: Report, key: str, side: str) -> float | None:
 
 
 def key_frames(report: Report) -> list[KeyFrame]:
-    """Initial contact and mid-stance of a representative stance of each foot."""
+    """Initial contact and mid-stance of a representative stance of each foot, in the clip's
+    own seconds (the report's are real seconds: slow motion divides them back)."""
     if not report.clip_quality.fit:
         return []
+    scale = report.clip_quality.time_scale or 1.0
     out: list[KeyFrame] = []
     for side in ("left", "right"):
         ev = report.events.side(side)
@@ -86,8 +88,8 @@ def key_frames(report: Report) -> list[KeyFrame]:
             ic = float(before[-1]) if before.size else float(ics[0])
         tos = [t for t in ev.toe_off_s if t > ic]
         mid = 0.5 * (ic + tos[0]) if tos else ic
-        out.append(KeyFrame(ic, "initial_contact", side))
-        out.append(KeyFrame(mid, "mid_stance", side))
+        out.append(KeyFrame(ic / scale, "initial_contact", side))
+        out.append(KeyFrame(mid / scale, "mid_stance", side))
     return out
 
 

@@ -132,3 +132,30 @@ def test_unwritable_report_of_analyze_track(tmp_path: Path, track_file: Path) ->
     assert "Cannot write the report" in res.stderr
     res = run("analyze-track", track_file, "--out", tmp_path)  # a directory, not a file
     assert res.returncode == 2 and "directory" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_capture_fps_turns_a_slow_motion_track_into_real_time(tmp_path: Path) -> None:
+    """A runner at 166 steps/min filmed at 240 fps and played at 30: without the rate the
+    times are withheld and the report asks for it; with --capture-fps 240 they are real."""
+    s = make_runner(camera_azimuth_deg=90.0, duration_s=4.0, fps=240.0, cadence_spm=166.0,
+                    noise_px=0.5, seed=6)
+    from dataclasses import replace
+
+    slow = replace(s.track, timestamps_s=s.track.timestamps_s * 8.0, fps_nominal=30.0)
+    track = tmp_path / "slow.npz"
+    slow.save(track)
+    out = tmp_path / "r.json"
+    res = run("analyze-track", track, "--view", "side", "--out", out)
+    assert res.returncode == 0, res.stderr
+    q = json.loads(out.read_text())["clip_quality"]
+    assert q["slow_motion"] is True and q["needs_capture_fps"] is True
+    res = run("analyze-track", track, "--view", "side", "--out", out, "--capture-fps", "240")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(out.read_text())
+    assert d["clip_quality"]["capture_fps"] == 240.0
+    assert d["metrics"]["cadence_spm"]["value"] == pytest.approx(166.0, rel=0.02)
+    # A capture rate below the clip's own rate is a clear error, not a traceback.
+    res = run("analyze-track", track, "--view", "side", "--out", out, "--capture-fps", "10")
+    assert res.returncode == 2
+    assert "--capture-fps" in res.stderr and "below the clip's own frame rate" in res.stderr
+    assert "Traceback" not in res.stderr
