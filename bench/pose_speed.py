@@ -15,7 +15,10 @@ loading are counted as a user would see them:
 - ``decode-rgb``: PyAV decoding to RGB alone (the ceiling either pipeline could reach);
 - ``decode-yuv``: PyAV decoding alone, no conversion (what our pipeline needs);
 - ``ours-ffmpeg-threads``: ours with FFmpeg choosing its decoding threads, the alternative
-  to ``backend.pose.pipeline.decoder_threads`` (one thread on two cores or fewer).
+  to ``backend.pose.pipeline.decoder_threads`` (one thread on two cores or fewer);
+- ``ours-cli``: the real ``stridelab pose CLIP --out TRACK.npz`` command (the script beside
+  this Python), so the command line's own start-up counts too; only its whole process is
+  timed (its start-up cannot be told apart from outside: "after start-up" shows ``-``).
 
 It prints, per variant, frames per second over the whole process (start-up included) and
 after start-up, and the peak resident memory; then the ratio ours / MediaPipe (best round of
@@ -44,7 +47,7 @@ sys.path.insert(0, str(REPO_ROOT))
 # The MediaPipe environment is the reference fixture's: one place builds it.
 from tests.fixtures.make_mediapipe_reference import ensure_mediapipe_venv  # noqa: E402
 
-VARIANTS = ("ours", "mediapipe", "decode-rgb", "decode-yuv", "ours-ffmpeg-threads")
+VARIANTS = ("ours", "mediapipe", "decode-rgb", "decode-yuv", "ours-ffmpeg-threads", "ours-cli")
 
 
 # --- workers: each runs in its own process and prints one JSON line ------------------------
@@ -162,7 +165,35 @@ def repeated_clip(clip: Path, repeat: int) -> Path:
     return out
 
 
+def run_cli(clip: Path) -> dict[str, float]:
+    """``stridelab pose`` as a user runs it: frames/s over the whole process only."""
+    import tempfile
+
+    import numpy as np
+
+    script = Path(sys.executable).with_name("stridelab")
+    if not script.is_file():
+        sys.exit(f"ours-cli: {script} not found (run `make install`)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out, log = Path(tmp) / "track.npz", Path(tmp) / "stderr.txt"
+        with log.open("wb") as stderr:  # a file, not a pipe: the progress bar cannot block
+            started = time.perf_counter()
+            process = subprocess.Popen([str(script), "pose", str(clip), "--out", str(out)],
+                                       stdout=subprocess.DEVNULL, stderr=stderr, cwd=REPO_ROOT)
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"ours-cli failed:\n{log.read_text(errors='replace')[-3000:]}")
+        with np.load(out) as track:
+            frames = len(track["timestamps_s"])
+            found = int((~np.isnan(track["landmarks"][:, 0, 0])).sum())
+    return {"frames": frames, "found": found, "wall_s": wall, "work_s": float("nan"),
+            "peak_mb": usage.ru_maxrss / 1024}
+
+
 def run_variant(variant: str, clip: Path, mp_python: Path) -> dict[str, float]:
+    if variant == "ours-cli":
+        return run_cli(clip)
     python = str(mp_python) if variant == "mediapipe" else sys.executable
     env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONPATH=str(REPO_ROOT))
@@ -204,27 +235,38 @@ def main() -> None:
     print(f"clip: {clip.name} ({args.repeat} x {args.clip.name}); {os.cpu_count()} CPUs; "
           f"{args.rounds} rounds, variants alternating, each in a fresh process")
     results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+
+    def fps(rate: float) -> str:
+        return f"{rate:7.1f}" if rate == rate else f"{'-':>7}"  # NaN: not measured
+
     for round_index in range(args.rounds):
         for variant in variants:
             r = run_variant(variant, clip, mp_python)
             results[variant].append(r)
             print(f"  round {round_index + 1} {variant:<19} {r['frames']:>6.0f} frames  "
-                  f"whole process {r['frames'] / r['wall_s']:7.1f} frames/s  "
-                  f"after start-up {r['frames'] / r['work_s']:7.1f} frames/s  "
+                  f"whole process {fps(r['frames'] / r['wall_s'])} frames/s  "
+                  f"after start-up {fps(r['frames'] / r['work_s'])} frames/s  "
                   f"peak {r['peak_mb']:6.0f} MB", flush=True)
 
     def best(variant: str, key: str) -> float:
-        return max(r["frames"] / r[key] for r in results[variant])
+        rates = [r["frames"] / r[key] for r in results[variant]]
+        return float("nan") if any(rate != rate for rate in rates) else max(rates)
 
     print("\nbest round, frames per second (whole process / after start-up), peak memory:")
     for variant in variants:
         peak = max(r["peak_mb"] for r in results[variant])
-        print(f"  {variant:<19} {best(variant, 'wall_s'):7.1f} / {best(variant, 'work_s'):7.1f}"
+        print(f"  {variant:<19} {fps(best(variant, 'wall_s'))} / {fps(best(variant, 'work_s'))}"
               f"   peak {peak:5.0f} MB")
     if "ours" in results and "mediapipe" in results:
         print(f"\nratio ours / MediaPipe: whole process "
               f"{best('ours', 'wall_s') / best('mediapipe', 'wall_s'):.2f}x, after start-up "
               f"{best('ours', 'work_s') / best('mediapipe', 'work_s'):.2f}x")
+    if "ours-cli" in results and "mediapipe" in results:
+        print(f"ratio ours-cli / MediaPipe: whole process "
+              f"{best('ours-cli', 'wall_s') / best('mediapipe', 'wall_s'):.2f}x")
+    if "ours-cli" in results and "ours" in results:
+        print(f"ratio ours-cli / ours: whole process "
+              f"{best('ours-cli', 'wall_s') / best('ours', 'wall_s'):.2f}x")
     if "ours" in results and "ours-ffmpeg-threads" in results:
         print(f"ratio ours / ours-ffmpeg-threads (decoding threads): after start-up "
               f"{best('ours', 'work_s') / best('ours-ffmpeg-threads', 'work_s'):.2f}x")
