@@ -140,6 +140,26 @@ def _camera_steady(clean: CleanTrack, ge: GaitEvents, view: str,
     return med <= th.STANCE_PATH_MAX_RESIDUAL_LEG, med
 
 
+def pelvis_bounce(clean: CleanTrack, ge: GaitEvents) -> float | None:
+    """How much lower the pelvis is at mid-stance than at the contact and the toe-off around
+    it, in leg lengths, median over the stances (> 0: it bounces, as in running; < 0: it
+    vaults, as in walking); None without enough complete stances."""
+    drops = []
+    for c in ge.contacts:
+        if c.i_to is None or c.i_to - c.i_ic < 2:
+            continue
+        seg = clean.segments[c.seg]
+        leg = ge.scales[c.seg].leg_px
+        y = seg.mid(L.LEFT_HIP, L.RIGHT_HIP)[:, 1]  # image y grows downward
+        ends = 0.5 * (y[c.i_ic] + y[c.i_to])
+        mid = y[c.mid_index()]
+        if np.isfinite(ends) and np.isfinite(mid) and np.isfinite(leg) and leg > 0:
+            drops.append(float(mid - ends) / leg)
+    if len(drops) < th.MIN_STRIDES_PER_SIDE:
+        return None
+    return float(np.median(drops))
+
+
 def _treadmill(clean: CleanTrack, ge: GaitEvents, view: str,
                ) -> tuple[bool | None, float | None]:
     """Treadmill or overground, read from the clip (RF "Treadmill"): on a treadmill the hips
@@ -297,7 +317,12 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
     trial = clip_cadence / th.SLOW_MOTION_TRIAL_CADENCE_SPM
     slow = _analyze(_rescaled(track, trial), view, athlete)
     sq = slow.clip_quality
-    if not (sq.running and sq.n_steps >= th.MIN_STEPS):
+    slow_face = slow.metrics["cadence_spm"].value if sq.fit else None
+    # Slow motion only when the steps found then keep the body's rhythm too.
+    keeps_rhythm = slow_face is not None and any(
+        abs(slow_face - k * th.SLOW_MOTION_TRIAL_CADENCE_SPM) <= th.RHYTHM_AGREEMENT * slow_face
+        for k in multiples)
+    if not (sq.running and sq.n_steps >= th.MIN_STEPS and keeps_rhythm):
         if face is None:
             return report  # unfit already, for its own reasons
         # The events contradict the body's rhythm and no slow-motion reading holds either:
@@ -419,10 +444,16 @@ def _analyze(track: Track, view: str, athlete: AthleteInfo | None) -> Report:
                  for c, b in ge.strides(side) if c.contact_s is not None]
     if durations:
         duty = float(np.median(durations))
-        q.running = duty < th.RUNNING_MAX_DUTY_FACTOR
+        bounce = pelvis_bounce(clean, ge)
+        # A flight phase means running. Without one it may still be a slow jog ("grounded
+        # running"): the body then bounces, its pelvis lowest at mid-stance, where a walker
+        # vaults over a stiff leg, pelvis highest at mid-stance (McMahon, Valiant & Frederick
+        # 1987; Rubenson et al. 2004).
+        q.running = duty < th.RUNNING_MAX_DUTY_FACTOR or (bounce is not None and bounce > 0)
         if not q.running:
-            unfit(f"The feet share the ground (duty factor {duty:.2f}, no flight phase): this "
-                  "is walking, not running.", FILM_AGAIN["running"])
+            unfit(f"The feet share the ground (duty factor {duty:.2f}, no flight phase) and the "
+                  "pelvis rises over the standing leg: this is walking, not running.",
+                  FILM_AGAIN["running"])
     if vinfo.oblique:
         q.warnings.append(vinfo.notes[-1] if vinfo.notes else "Oblique camera.")
         advice.append(FILM_AGAIN["view_side" if vinfo.used == "side" else "view_rear"])

@@ -225,6 +225,25 @@ STEP_TIME_MIN_S = 0.22
 # Longest plausible step (StrideLab heuristic): 0.75 s is a slow walk (80 steps/min); longer is
 # not steady locomotion.
 STEP_TIME_MAX_S = 0.75
+# Where the foot's forward turning point is looked for around the contact found by height
+# (events.refine_contacts_at_foot_turn): the late swing before it, a little of the stance
+# after it (StrideLab heuristic: height contacts came up to 5.4 frames at 30 fps, 0.18 s,
+# after the hand-labelled ones, never before; the turning point by depth from behind comes
+# about two frames before them).
+FOOT_TURN_BEFORE_S = 0.3
+FOOT_TURN_AFTER_S = 0.05
+# The contact is where the foot's backward speed relative to the pelvis, after its forward
+# turn, first reaches this fraction of its speed in stance (StrideLab heuristic: the foot
+# decelerates in the air and is caught by the ground; half way times the synthetic runner's
+# contacts within 7 ms at 60 fps, the hand-labelled side-view clip's within 2.3 frames).
+FOOT_CATCH_SPEED_FRACTION = 0.5
+# The stance speed is read away from the stance's edges, where the foot lands and leaves:
+# this fraction of the stance is left out at each end (StrideLab heuristic).
+STANCE_EDGE_TRIM_FRACTION = 0.25
+# A foot's contact is not retimed into the first part of the step after the other foot's
+# contact (StrideLab heuristic: no runner lands so soon after the other foot; on the
+# duplicated frames of a slow-motion clip the turn was otherwise found half a stride early).
+FOOT_TURN_MIN_STEP_FRACTION = 0.5
 CONTACT_TIME_MIN_S = 0.08  # shorter than any sprint contact (Weyand 2000: ~0.09 s at top speed)
 CONTACT_TIME_MAX_S = 1.0  # slow walking stance; running is screened out later by duty factor
 # Duty factor (contact / stride time) at or above 0.5 means no flight phase: walking (RF: when

@@ -97,6 +97,8 @@ class RunnerParams:
     knee_fppa_deg: PerSide | None = None  # peak 2D knee valgus at mid-stance; None: natural
     knee_flexion_midstance_deg: float = 40.0
     vertical_oscillation_norm: float = 0.08
+    # A walker vaults over the standing leg: pelvis highest at mid-stance (a runner's is lowest).
+    pelvis_vaults: bool = False
     pelvis_rotation_deg: float = 5.0
     toe_out_deg: float = 6.0
     # degradation
@@ -388,12 +390,14 @@ def _runner_pose(
     lean_lat = np.radians(lat_lean["left"] * bell["left"] - lat_lean["right"] * bell["right"])
     lean_fwd = np.full(t.shape, np.radians(p.trunk_forward_lean_deg))
 
-    # Pelvis height: lowest at each mid-stance, peak-to-peak = vertical oscillation.
+    # Pelvis height: lowest at each mid-stance (highest for a walker), peak-to-peak = vertical
+    # oscillation.
     A = p.vertical_oscillation_norm * L
     th_ms = np.radians(p.knee_flexion_midstance_deg)
     d_ms = np.sqrt(THIGH**2 + SHANK**2 + 2 * THIGH * SHANK * np.cos(th_ms)) * H
     h_ms = ANKLE_H * H + d_ms - pelvis_lower
-    h = h_ms + A / 2 * (1 - np.cos(4 * np.pi * (phase["right"] - duty["right"] / 2)))
+    vault = -1.0 if p.pelvis_vaults else 1.0
+    h = h_ms + A / 2 * (1 - vault * np.cos(4 * np.pi * (phase["right"] - duty["right"] / 2)))
     sway = 0.01 * (bell["left"] - bell["right"])
     pelvis = np.stack([sway, h, np.zeros_like(t)], axis=1)
 
@@ -888,6 +892,7 @@ def make_walker(duration_s: float = 8.0, **overrides: Any) -> Synthetic:
         contact_time_s=0.66,
         speed_mps=1.3,
         vertical_oscillation_norm=0.03,
+        pelvis_vaults=True,
         foot_ahead_norm=0.25,
         knee_flexion_midstance_deg=15.0,
         pelvic_drop_deg=3.0,

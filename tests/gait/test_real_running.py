@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from backend.gait import Report, analyze
@@ -61,20 +62,23 @@ def test_treadmill_clip_cadence_matches_the_pixels(track_of: object, name: str,
     assert not any(f.code == "low_cadence" for f in r.faults)
 
 
-@pytest.mark.parametrize(("name", "within_frames"), [
-    # The hand labels' own uncertainty is 1 frame from the side, 2 from behind. The issue asks
-    # for two frames; from the side the contacts come 1.3-3.3 frames after the labels, from
-    # behind 3.3-5.4 (docs/gait.md, "Real footage"): this holds the feet and the count.
-    ("side_treadmill_barefoot.mov", 4.0),
-    ("rear_treadmill_barefoot.mov", 6.0),
+@pytest.mark.parametrize(("name", "within_frames", "median_frames"), [
+    # The hand labels' own uncertainty is 1 frame from the side, 2 from behind. Contacts timed
+    # by height alone came 1.3-3.3 frames after the labels from the side and 3.3-5.4 from
+    # behind; timed by the foot's fore-aft motion, 0.9-2.3 from the side and 0.9-2.9 before
+    # them from behind (the pose model's depth turns early). The issue's two frames hold for
+    # 9 of 10 side contacts and 4 of 10 rear ones (docs/gait.md, "Real footage").
+    ("side_treadmill_barefoot.mov", 3.0, 2.0),
+    ("rear_treadmill_barefoot.mov", 3.5, 2.5),
 ])
 def test_every_hand_labelled_contact_is_found_on_its_own_foot(
-        track_of: object, name: str, within_frames: float) -> None:
+        track_of: object, name: str, within_frames: float, median_frames: float) -> None:
     labels = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "real_running"
                          / f"contacts_{Path(name).stem}.json").read_text())
     track = track_of(name)  # type: ignore[operator]
     r = analyze(track, "auto")
     fps = track.fps_measured
+    errors = []
     for label in labels["contacts"]:
         t = float(track.timestamps_s[label["initial_contact_frame"]])
         same_foot = r.events.side(label["foot"]).initial_contact_s
@@ -82,10 +86,12 @@ def test_every_hand_labelled_contact_is_found_on_its_own_foot(
                                    ).initial_contact_s
         assert same_foot, label
         nearest = min(same_foot, key=lambda x: abs(x - t))
-        assert abs(nearest - t) * fps <= within_frames, (label, nearest * fps)
+        errors.append(abs(nearest - t) * fps)
+        assert errors[-1] <= within_frames, (label, nearest * fps)
         # And not the other foot's: its nearest contact is half a stride away.
         if other_foot:
             assert min(abs(x - t) for x in other_foot) * fps > within_frames, label
+    assert float(np.median(errors)) <= median_frames, errors
 
 
 @pytest.mark.parametrize(("name", "reason"), [
@@ -127,3 +133,17 @@ def test_slow_motion_clip_is_recognised(track_of: object) -> None:
     clip_cadence = TRUTH[name]["clip_time_cadence_spm"]
     trial = q.time_scale * th.SLOW_MOTION_TRIAL_CADENCE_SPM
     assert trial == pytest.approx(clip_cadence, rel=0.08)
+
+
+def test_slow_motion_clip_gives_the_pixels_cadence_once_its_rate_is_given(
+        track_of: object) -> None:
+    name = "side_treadmill_slowmo.mp4"
+    track = track_of(name)  # type: ignore[operator]
+    # 17.5 steps/min of clip time is a tenth of a runner's cadence (tests/fixtures/real_running
+    # /truth.json): the clip plays ten times slower than it was filmed.
+    factor = 10
+    r = analyze(track, "auto", capture_fps=factor * track.fps_measured)
+    q = r.clip_quality
+    assert q.fit and q.slow_motion and not q.needs_capture_fps, q.reasons
+    truth = factor * TRUTH[name]["clip_time_cadence_spm"]
+    assert r.metrics["cadence_spm"].value == pytest.approx(truth, rel=0.02)
