@@ -404,8 +404,8 @@ def refine_contacts_at_foot_turn(seg: Segment, view: str, contacts: list[Contact
         if fwd is None or not mine:
             continue
         # Sign: in stance the foot moves backward relative to the pelvis.
-        travel = [fwd[c.i_to] - fwd[c.i_ic] for c in mine  # type: ignore[index]
-                  if np.isfinite(fwd[c.i_to]) and np.isfinite(fwd[c.i_ic])]  # type: ignore[index]
+        travel = [fwd[c.i_to] - fwd[c.i_ic] for c in mine
+                  if np.isfinite(fwd[c.i_to]) and np.isfinite(fwd[c.i_ic])]
         if len(travel) < 2 or not abs(float(np.median(travel))) > 0:
             continue
         x = -fwd if float(np.median(travel)) > 0 else fwd
