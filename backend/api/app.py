@@ -22,13 +22,12 @@ from backend.clips.router import clips_router, coach_clips_router, export_router
 from backend.clips.storage import get_storage
 from backend.clips.tus import CLIP_ID_HEADER, build_tus_router
 from backend.coaching.router import coach_router, invites_router, my_coach_router
-from backend.core.config import REPO_ROOT, Settings, get_settings
+from backend.core.config import API_PREFIX, REPO_ROOT, Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
 from backend.jobs.runtime import JobRuntime
 from backend.plans.router import calendar_router, coach_plans_router, plans_router
 
-API_PREFIX = "/api/v1"
 FRONTEND_DIR = REPO_ROOT / "frontend"
 
 TAGS = [

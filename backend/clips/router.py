@@ -41,10 +41,10 @@ from backend.clips.schemas import (
     UploadPublic,
 )
 from backend.clips.storage import LocalStorage
+from backend.core.config import API_PREFIX
 from backend.core.errors import ERROR_RESPONSES, NotFoundError
 from backend.jobs.models import TERMINAL
 
-API_PREFIX = "/api/v1"
 EVENT_POLL_S = 0.5
 
 clips_router = APIRouter(prefix="/clips", tags=["clips"], responses=ERROR_RESPONSES)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from backend.accounts.models import AthleteProfile, User, utcnow
+from backend.accounts.models import AthleteProfile, User
 from backend.clips.models import (
     ORIGINAL_FILENAME_LENGTH,
     AnalysisReport,
@@ -40,9 +40,10 @@ from backend.clips.schemas import (
     UploadPublic,
 )
 from backend.clips.storage import Storage, clip_key, results_prefix
-from backend.core.config import Settings
+from backend.core.config import API_PREFIX, Settings
 from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import HEX_DIGITS, displayable, well_formed
+from backend.core.time import utcnow
 from backend.jobs import lease as leases
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
@@ -305,7 +306,7 @@ def require_report(session: Session, clip: Clip) -> AnalysisReport:
             raise NotFoundError(f"This clip has no report: its analysis failed. "
                                 f"{job.error_message or ''}".strip(), code="analysis_failed")
         raise NotFoundError("The report is not ready yet: follow the clip's progress at "
-                            f"/api/v1/clips/{clip.id}/events.", code="report_not_ready")
+                            f"{API_PREFIX}/clips/{clip.id}/events.", code="report_not_ready")
     return report
 
 

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, delete, select
 
-from backend.accounts.models import utcnow
 from backend.clips import service
 from backend.clips.models import Clip, ClipUpload
 from backend.clips.pipeline import KEYFRAME_SUFFIXES, AnalysisFailed, analyse_clip, athlete_info
 from backend.clips.storage import LocalStorage, Storage, get_storage, results_prefix, sha256_file
+from backend.core.time import utcnow
 from backend.jobs import lease as leases
 from backend.jobs.lease import JobTimedOut, Lease, LeaseLost, WorkerStopping
 from backend.jobs.models import AnalysisJob

@@ -44,7 +44,7 @@ from tuspyserver import create_tus_router
 from tuspyserver.lock import acquire_upload_lock
 from tuspyserver.storage import TusStorage
 
-from backend.accounts.models import User, utcnow
+from backend.accounts.models import User
 from backend.api.deps import AthleteUser, SessionDep, SettingsDep, release_connection
 from backend.clips import service
 from backend.clips.multipart import ReceivedFile, too_large
@@ -52,6 +52,7 @@ from backend.clips.schemas import ClipOptions
 from backend.clips.storage import LocalStorage, get_storage, sha256_file
 from backend.core.config import Settings
 from backend.core.errors import ERROR_RESPONSES, DomainError, InvalidInputError
+from backend.core.time import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+# Every route of the API lives under this prefix: the one place it is written.
+API_PREFIX = "/api/v1"
+
 # Values copied from examples and docs; refused outside development.
 _PLACEHOLDER_SECRETS = {"changethis", "change-me", "secret", "dev", "development", ""}
 

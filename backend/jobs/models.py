@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from backend.accounts.models import utcnow
+from backend.core.time import utcnow
 
 
 class JobStatus(StrEnum):

@@ -175,8 +175,8 @@ def test_plans_ignore_an_unfit_report(engine: Engine) -> None:
 
 
 def test_unfit_report_is_stored_as_unmeasured(engine: Engine) -> None:
-    from backend.accounts.models import utcnow
     from backend.clips.models import Clip
+    from backend.core.time import utcnow
 
     user = _athlete(engine)
     with Session(engine, expire_on_commit=False) as session:
