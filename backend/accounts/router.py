@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from backend.accounts import service
+from backend.accounts.dependencies import AthleteUser, CurrentUser
 from backend.accounts.schemas import (
     ProfilePublic,
     ProfileUpdate,
@@ -15,7 +16,7 @@ from backend.accounts.schemas import (
     Token,
     UserPublic,
 )
-from backend.api.deps import AthleteUser, CurrentUser, SessionDep, SettingsDep
+from backend.core.deps import SessionDep, SettingsDep
 from backend.core.errors import ERROR_RESPONSES, AuthenticationError, RateLimitedError
 from backend.core.security import LoginThrottle, create_access_token
 from backend.plans import service as plans

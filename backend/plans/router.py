@@ -9,8 +9,10 @@ from fastapi import APIRouter, Path, Request, Response
 from sqlmodel import Session, select
 
 from backend import planner
+from backend.accounts.dependencies import AthleteUser, CoachUser
 from backend.accounts.models import AthleteProfile, User
-from backend.api.deps import MAX_ID, AthleteUser, CoachedAthlete, CoachUser, SessionDep
+from backend.coaching.dependencies import CoachedAthlete
+from backend.core.deps import MAX_ID, SessionDep
 from backend.core.errors import ERROR_RESPONSES
 from backend.plans import service
 from backend.plans.models import PlanVersion, SessionLogEntry
