@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 import backend
+import backend.models
 from backend.accounts.router import auth_router, users_router
 from backend.admin.router import admin_router
 from backend.clips.router import clips_router, coach_clips_router, export_router, uploads_router
@@ -27,6 +28,7 @@ from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
 from backend.jobs.runtime import JobRuntime
 from backend.plans.router import calendar_router, coach_plans_router, plans_router
+from backend.wiring import job_runtime
 
 FRONTEND_DIR = REPO_ROOT / "frontend"
 
@@ -89,7 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine()
-    app.state.jobs = JobRuntime(settings, app.state.engine)
+    app.state.jobs = job_runtime(settings, app.state.engine)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import AthleteProfile, User
+from backend.clips.events import AnalysisFinished
 from backend.clips.models import (
     ORIGINAL_FILENAME_LENGTH,
     AnalysisReport,
@@ -40,6 +41,7 @@ from backend.clips.schemas import (
     UploadPublic,
 )
 from backend.clips.storage import Storage, clip_key, results_prefix
+from backend.core import events
 from backend.core.config import API_PREFIX, Settings
 from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import HEX_DIGITS, displayable, well_formed
@@ -438,23 +440,20 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
     return report
 
 
-def update_plan(session: Session, clip: Clip, report: dict[str, Any]) -> None:
-    """Let the plan know about the new analysis; its failure never loses the analysis. An
-    unfit clip measured nothing: the plan is left as it is."""
+def announce_analysis(session: Session, clip: Clip, report: dict[str, Any]) -> None:
+    """Tell the other domains that a fit clip was analysed (``AnalysisFinished``: the plan
+    adapts, see backend/flows.py); a reaction that fails never loses the analysis. An unfit
+    clip measured nothing: nothing is announced."""
     if not is_fit(report):
         return
-    try:
-        from backend.plans import service as plans
-    except ImportError:  # the plans domain is optional to the clips pipeline
-        return
-    athlete = session.get(User, clip.athlete_id)
-    if athlete is None:
-        return
+    event = AnalysisFinished(session=session, athlete_id=clip.athlete_id,
+                             clip_id=clip.id, report=report,  # type: ignore[arg-type]
+                             recorded_at=_date(clip.recorded_at))
     try:
         with session.begin_nested():
-            plans.on_analysis(session, athlete, report, recorded_at=_date(clip.recorded_at))
+            events.publish(event)
     except Exception:
-        logger.exception("clip %s: updating the plan after the analysis failed", clip.id)
+        logger.exception("clip %s: a reaction to the analysis failed", clip.id)
 
 
 def _date(value: datetime) -> date:
