@@ -20,13 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backend.core.config import Settings
 
-if TYPE_CHECKING:
-    from backend.jobs.runtime import JobRuntime
-
+# A handler's first argument is the JobRuntime that runs it (not named here: the runtime
+# imports this module).
 Handler = Callable[..., Any]
 Interval = float | Callable[[Settings], float]
 
@@ -40,7 +39,7 @@ class Task:
 @dataclass(frozen=True)
 class PeriodicTask:
     name: str
-    handler: Callable[[JobRuntime], Any]
+    handler: Callable[[Any], Any]
     every: Interval
     # Run once when a process starts taking jobs (recovery of what a previous run left).
     at_start: bool = True
@@ -66,7 +65,7 @@ class TaskRegistry:
         self.tasks[name] = Task(name, handler)
         return self.tasks[name]
 
-    def add_periodic(self, name: str, handler: Callable[[JobRuntime], Any], every: Interval,
+    def add_periodic(self, name: str, handler: Callable[[Any], Any], every: Interval,
                      at_start: bool = True) -> PeriodicTask:
         known = self.periodic_tasks.get(name)
         if known is not None and known.handler is not handler:
