@@ -16,21 +16,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 import backend
-import backend.models
+import backend.models  # every table in the metadata (the export reads them all)
 from backend.accounts.router import auth_router, users_router
 from backend.admin.router import admin_router
 from backend.clips.router import clips_router, coach_clips_router, export_router, uploads_router
 from backend.clips.storage import get_storage
 from backend.clips.tus import CLIP_ID_HEADER, build_tus_router
 from backend.coaching.router import coach_router, invites_router, my_coach_router
-from backend.core.config import API_PREFIX, REPO_ROOT, Settings, get_settings
+from backend.core.config import API_PREFIX, Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
 from backend.jobs.runtime import JobRuntime
 from backend.plans.router import calendar_router, coach_plans_router, plans_router
 from backend.wiring import job_runtime
-
-FRONTEND_DIR = REPO_ROOT / "frontend"
 
 TAGS = [
     {"name": "auth", "description": "Registration and access tokens."},
@@ -112,7 +110,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     tus_router, app.state.tus_storage = build_tus_router(settings, get_storage(settings))
     app.include_router(tus_router, prefix=API_PREFIX)
 
-    _mount_frontend(app, FRONTEND_DIR)
+    if settings.resolved_frontend_dir is not None:
+        _mount_frontend(app, settings.resolved_frontend_dir)
     return app
 
 
