@@ -2,16 +2,20 @@
 FROM python:3.11-slim-bookworm AS app
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    STRIDELAB_DATA_DIR=/data STRIDELAB_ENVIRONMENT=production
+    STRIDELAB_DATA_DIR=/data STRIDELAB_ENVIRONMENT=production \
+    STRIDELAB_FRONTEND_DIR=/app/frontend
 
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md ./
 COPY backend ./backend
 COPY ml_models ./ml_models
-COPY migrations ./migrations
 COPY frontend ./frontend
-RUN pip install . && python -m ml_models.provision \
-    && rm -rf ml_models/.cache
+# The installed package is what runs: the migrations ship inside it (backend/migrations), and
+# the models are provisioned into the installed ml_models package (run from / so that the
+# source copy in /app is not the one imported), which is where the settings look by default.
+RUN pip install . && cd / && python -m ml_models.provision \
+    && python -c "import ml_models, pathlib, shutil; shutil.rmtree(pathlib.Path(ml_models.__file__).parent / '.cache', ignore_errors=True)" \
+    && rm -rf /app/backend /app/ml_models
 
 RUN useradd --create-home --uid 10001 stridelab && mkdir -p /data && chown stridelab /data
 USER stridelab

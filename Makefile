@@ -30,8 +30,9 @@ run: install ## Start the app on the embedded default (SQLite, local files, demo
 	@echo "StrideLab: http://$(HOST):$(PORT)/  (API docs at http://$(HOST):$(PORT)/docs)"
 	$(VENV)/bin/stridelab serve --host $(HOST) --port $(PORT)
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff, and the layer contracts of docs/architecture.md (import-linter)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -8,9 +8,10 @@ from typing import Any
 from sqlmodel import Session
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Role, User, utcnow
+from backend.accounts.models import Role, User
 from backend.accounts.schemas import ProfileUpdate
 from backend.coaching import service as coaching
+from backend.core.time import utcnow
 from backend.plans import service as plans
 from backend.plans.schemas import ExerciseLogIn, SessionLogIn, SetDone
 

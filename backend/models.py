@@ -5,7 +5,7 @@ from backend.accounts.models import AthleteProfile, User
 from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric, ClipUpload
 from backend.coaching.models import CoachInvite, CoachLink
 from backend.core.db import metadata
-from backend.jobs.models import AnalysisJob
+from backend.jobs.models import AnalysisJob, PeriodicTaskRun
 from backend.plans.models import (
     CalendarFeed,
     CoachFlagEntry,
@@ -28,6 +28,7 @@ __all__ = [
     "CoachInvite",
     "CoachLink",
     "MissedWeekCheck",
+    "PeriodicTaskRun",
     "PlanVersion",
     "SessionLogEntry",
     "SetLogEntry",

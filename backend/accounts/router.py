@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from backend.accounts import service
+from backend.accounts.dependencies import AthleteUser, CurrentUser
+from backend.accounts.events import OnboardingCompleted
 from backend.accounts.schemas import (
     ProfilePublic,
     ProfileUpdate,
@@ -15,10 +17,10 @@ from backend.accounts.schemas import (
     Token,
     UserPublic,
 )
-from backend.api.deps import AthleteUser, CurrentUser, SessionDep, SettingsDep
+from backend.core import events
+from backend.core.deps import SessionDep, SettingsDep
 from backend.core.errors import ERROR_RESPONSES, AuthenticationError, RateLimitedError
 from backend.core.security import LoginThrottle, create_access_token
-from backend.plans import service as plans
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
 users_router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
@@ -84,6 +86,6 @@ def read_profile(user: AthleteUser, session: SessionDep) -> ProfilePublic:
 def update_profile(body: ProfileUpdate, user: AthleteUser, session: SessionDep) -> ProfilePublic:
     profile = service.update_profile(session, user, body)
     if body.complete:
-        # A plan exists as soon as onboarding is finished, built on its answers.
-        plans.on_onboarding_completed(session, user)
+        # A plan exists as soon as onboarding is finished, built on its answers (flows.py).
+        events.publish(OnboardingCompleted(session=session, athlete=user))
     return ProfilePublic.model_validate(profile)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from backend.accounts.models import AthleteProfile, Role, User, utcnow
+from backend.accounts.models import AthleteProfile, Role, User
 from backend.accounts.schemas import ProfileUpdate, RegisterRequest
 from backend.core.errors import AuthenticationError, ConflictError
 from backend.core.security import check_password_policy, hash_password, verify_password
 from backend.core.text import has_nul
+from backend.core.time import utcnow
 
 # Verifying against a fixed hash when the account is unknown keeps timing from revealing
 # which emails are registered.

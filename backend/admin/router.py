@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
+from backend.accounts.dependencies import AdminUser
 from backend.accounts.models import User
 from backend.accounts.schemas import UserPublic
-from backend.api.deps import MAX_OFFSET, AdminUser, SessionDep
+from backend.core.deps import MAX_OFFSET, SessionDep
 from backend.core.errors import ERROR_RESPONSES
 
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=ERROR_RESPONSES)

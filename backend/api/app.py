@@ -16,20 +16,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 import backend
+import backend.models  # every table in the metadata (the export reads them all)
 from backend.accounts.router import auth_router, users_router
 from backend.admin.router import admin_router
 from backend.clips.router import clips_router, coach_clips_router, export_router, uploads_router
 from backend.clips.storage import get_storage
 from backend.clips.tus import CLIP_ID_HEADER, build_tus_router
 from backend.coaching.router import coach_router, invites_router, my_coach_router
-from backend.core.config import REPO_ROOT, Settings, get_settings
+from backend.core.config import API_PREFIX, Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
 from backend.jobs.runtime import JobRuntime
 from backend.plans.router import calendar_router, coach_plans_router, plans_router
-
-API_PREFIX = "/api/v1"
-FRONTEND_DIR = REPO_ROOT / "frontend"
+from backend.wiring import job_runtime
 
 TAGS = [
     {"name": "auth", "description": "Registration and access tokens."},
@@ -90,7 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine()
-    app.state.jobs = JobRuntime(settings, app.state.engine)
+    app.state.jobs = job_runtime(settings, app.state.engine)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
@@ -111,7 +110,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     tus_router, app.state.tus_storage = build_tus_router(settings, get_storage(settings))
     app.include_router(tus_router, prefix=API_PREFIX)
 
-    _mount_frontend(app, FRONTEND_DIR)
+    if settings.resolved_frontend_dir is not None:
+        _mount_frontend(app, settings.resolved_frontend_dir)
     return app
 
 

@@ -36,14 +36,14 @@ def register(app: typer.Typer) -> None:
         """
         from backend.core.config import get_settings
         from backend.core.db import get_engine
-        from backend.jobs.runtime import JobRuntime
+        from backend.wiring import job_runtime
 
         _setup_logging()
         settings = get_settings()
         if not settings.redis_url:
             console.print("STRIDELAB_REDIS_URL is not set: taking jobs from the SQLite queue in "
                           f"{settings.resolved_data_dir} (this machine only).")
-        runtime = JobRuntime(settings, get_engine())
+        runtime = job_runtime(settings, get_engine())
         stop = threading.Event()
 
         def _stop(signum: int, _frame: Any) -> None:
@@ -88,9 +88,9 @@ def register(app: typer.Typer) -> None:
         """Re-queue jobs whose worker died (expired lease) and re-send lost queue messages."""
         from backend.core.config import get_settings
         from backend.core.db import get_engine
-        from backend.jobs.runtime import JobRuntime
+        from backend.wiring import job_runtime
 
-        runtime = JobRuntime(get_settings(), get_engine())
-        result = runtime.housekeeping()
+        runtime = job_runtime(get_settings(), get_engine())
+        result = runtime.housekeeping()["jobs.reap"]
         console.print(f"Re-queued {len(result.requeued)}, failed {len(result.failed)}, "
                       f"re-sent {len(result.resent)}.")

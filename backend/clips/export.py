@@ -5,6 +5,9 @@ the columns that name a user (``user_id``, ``athlete_id``, ``coach_id``, ...), s
 later is exported without touching this file; job rows come through the account's clips.
 ``files/`` holds every stored file of the account (clips as uploaded, tracks, overlays, key
 frames) under its storage path. Password hashes and secret tokens are left out.
+
+The tables are those of the shared metadata: every model module is imported where the app is
+assembled (``backend.api.app`` imports ``backend.models``), so the list is complete there.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlmodel import Session
 
 from backend.accounts.models import User
 from backend.clips.storage import LocalStorage, athlete_prefix
-from backend.models import metadata
+from backend.core.db import metadata
 
 USER_COLUMNS = ("user_id", "athlete_id", "coach_id", "accepted_by_id")
 SECRET_COLUMNS = frozenset({"hashed_password", "token", "secret", "endpoint_secret"})

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.accounts.models import utcnow
+from backend.core.time import utcnow
 
 ORIGINAL_FILENAME_LENGTH = 255
 

@@ -16,6 +16,7 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
 from backend.clips.storage import Storage
+from backend.core.config import API_PREFIX
 from backend.core.errors import InvalidInputError, PayloadTooLargeError
 
 WRITE_BUFFER = 1024 * 1024
@@ -132,7 +133,7 @@ async def receive_clip_form(request: Request, storage: Storage, *, max_bytes: in
     if content_type != b"multipart/form-data" or b"boundary" not in params:
         raise InvalidInputError(
             "Send the clip as multipart/form-data with the video in the 'file' field "
-            "(or use the resumable upload at /api/v1/uploads/).", code="not_multipart")
+            f"(or use the resumable upload at {API_PREFIX}/uploads/).", code="not_multipart")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + BODY_OVERHEAD:
         raise too_large(max_bytes)

@@ -14,20 +14,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlmodel import Session
 from starlette.background import BackgroundTask
 
-from backend.api.deps import (
-    MAX_OFFSET,
-    AthleteUser,
-    CoachedAthlete,
-    CurrentUser,
-    JobsDep,
-    OwnedClip,
-    ReadableClip,
-    SessionDep,
-    SettingsDep,
-    StorageDep,
-    release_connection,
-)
+from backend.accounts.dependencies import AthleteUser, CurrentUser
 from backend.clips import service
+from backend.clips.dependencies import OwnedClip, ReadableClip, StorageDep
 from backend.clips.export import build_export
 from backend.clips.multipart import receive_clip_form
 from backend.clips.schemas import (
@@ -41,10 +30,13 @@ from backend.clips.schemas import (
     UploadPublic,
 )
 from backend.clips.storage import LocalStorage
+from backend.coaching.dependencies import CoachedAthlete
+from backend.core.config import API_PREFIX
+from backend.core.deps import MAX_OFFSET, SessionDep, SettingsDep, release_connection
 from backend.core.errors import ERROR_RESPONSES, NotFoundError
+from backend.jobs.dependencies import JobsDep
 from backend.jobs.models import TERMINAL
 
-API_PREFIX = "/api/v1"
 EVENT_POLL_S = 0.5
 
 clips_router = APIRouter(prefix="/clips", tags=["clips"], responses=ERROR_RESPONSES)

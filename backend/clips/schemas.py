@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from backend.clips.models import ClipView
+from backend.core.config import API_PREFIX
 from backend.core.errors import InvalidInputError
 
 JobStatusLiteral = Literal["queued", "running", "succeeded", "failed"]
@@ -119,7 +120,8 @@ class AnalysisVerdict(BaseModel):
     needs_capture_fps: bool = Field(
         description="The clip is slow motion and its real capture rate is unknown, so every "
         "time-based figure is withheld: ask the athlete and send it with PATCH "
-        "/api/v1/clips/{clip_id} ({\"capture_fps\": 240}), which analyses the clip again.")
+        f"{API_PREFIX}/clips/{{clip_id}} ({{\"capture_fps\": 240}}), which analyses the clip "
+        "again.")
 
 
 class ClipPublic(AnalysisVerdict):

@@ -18,7 +18,8 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from backend.accounts.models import AthleteProfile, User, utcnow
+from backend.accounts.models import AthleteProfile, User
+from backend.clips.events import AnalysisFinished
 from backend.clips.models import (
     ORIGINAL_FILENAME_LENGTH,
     AnalysisReport,
@@ -40,9 +41,11 @@ from backend.clips.schemas import (
     UploadPublic,
 )
 from backend.clips.storage import Storage, clip_key, results_prefix
-from backend.core.config import Settings
+from backend.core import events
+from backend.core.config import API_PREFIX, Settings
 from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import HEX_DIGITS, displayable, well_formed
+from backend.core.time import utcnow
 from backend.jobs import lease as leases
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
@@ -305,7 +308,7 @@ def require_report(session: Session, clip: Clip) -> AnalysisReport:
             raise NotFoundError(f"This clip has no report: its analysis failed. "
                                 f"{job.error_message or ''}".strip(), code="analysis_failed")
         raise NotFoundError("The report is not ready yet: follow the clip's progress at "
-                            f"/api/v1/clips/{clip.id}/events.", code="report_not_ready")
+                            f"{API_PREFIX}/clips/{clip.id}/events.", code="report_not_ready")
     return report
 
 
@@ -437,23 +440,20 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
     return report
 
 
-def update_plan(session: Session, clip: Clip, report: dict[str, Any]) -> None:
-    """Let the plan know about the new analysis; its failure never loses the analysis. An
-    unfit clip measured nothing: the plan is left as it is."""
+def announce_analysis(session: Session, clip: Clip, report: dict[str, Any]) -> None:
+    """Tell the other domains that a fit clip was analysed (``AnalysisFinished``: the plan
+    adapts, see backend/flows.py); a reaction that fails never loses the analysis. An unfit
+    clip measured nothing: nothing is announced."""
     if not is_fit(report):
         return
-    try:
-        from backend.plans import service as plans
-    except ImportError:  # the plans domain is optional to the clips pipeline
-        return
-    athlete = session.get(User, clip.athlete_id)
-    if athlete is None:
-        return
+    event = AnalysisFinished(session=session, athlete_id=clip.athlete_id,
+                             clip_id=clip.id, report=report,  # type: ignore[arg-type]
+                             recorded_at=_date(clip.recorded_at))
     try:
         with session.begin_nested():
-            plans.on_analysis(session, athlete, report, recorded_at=_date(clip.recorded_at))
+            events.publish(event)
     except Exception:
-        logger.exception("clip %s: updating the plan after the analysis failed", clip.id)
+        logger.exception("clip %s: a reaction to the analysis failed", clip.id)
 
 
 def _date(value: datetime) -> date:

@@ -8,6 +8,10 @@ row, never a crash:
 - the worker is stopping -> back to the queue (the attempt does not count);
 - the lease was lost (another worker has the job, or the clip was deleted) -> nothing written;
 - an unexpected error -> queued again after a pause, failed after ``job_max_attempts``.
+
+The tasks are registered here, with the job runtime's registry: the analysis (the task that
+runs an ``analysis_job`` row) and the clean-up of expired and abandoned uploads (periodic, on
+the reaper's interval). The process that runs jobs imports this module (``backend/wiring.py``).
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, delete, select
 
-from backend.accounts.models import utcnow
 from backend.clips import service
 from backend.clips.models import Clip, ClipUpload
 from backend.clips.pipeline import KEYFRAME_SUFFIXES, AnalysisFailed, analyse_clip, athlete_info
 from backend.clips.storage import LocalStorage, Storage, get_storage, results_prefix, sha256_file
+from backend.core.time import utcnow
 from backend.jobs import lease as leases
 from backend.jobs.lease import JobTimedOut, Lease, LeaseLost, WorkerStopping
-from backend.jobs.models import AnalysisJob
+from backend.jobs.models import ROW_TASK, AnalysisJob
+from backend.jobs.registry import registry
 
 if TYPE_CHECKING:
     from backend.jobs.runtime import JobRuntime
@@ -42,6 +47,7 @@ INTERNAL_MESSAGE = ("The analysis failed because of a problem on our side, not w
                     "clip. Upload it again later.")
 
 
+@registry.task(ROW_TASK)
 def run_analysis_job(runtime: JobRuntime, job_id: int) -> None:
     """Entry point of the queued task (at least once per job id; idempotent)."""
     owner = leases.worker_id()
@@ -109,7 +115,7 @@ def _run(runtime: JobRuntime, job: AnalysisJob, held: Lease, work: Path) -> None
                 return
             saved = service.save_analysis(session, fresh, outputs)
             if saved.fit:  # an unfit clip measured nothing: the plan stays as it is
-                service.update_plan(session, fresh, outputs.report)
+                service.announce_analysis(session, fresh, outputs.report)
             session.commit()
     except BaseException:
         storage.delete_tree(attempt_prefix)
@@ -203,6 +209,7 @@ def _store_outputs(storage: LocalStorage, prefix: str, report: dict[str, object]
                                  overlay_sha256=overlay_sha, keyframes=keyframes)
 
 
+@registry.periodic("clips.purge_expired_uploads", every=lambda s: s.reaper_interval_s)
 def purge_expired_uploads(runtime: JobRuntime) -> int:
     """Delete resumable uploads past their expiry (files and rows)."""
     from backend.clips.tus import purge_expired
@@ -220,6 +227,7 @@ def purge_expired_uploads(runtime: JobRuntime) -> int:
     return len(expired)
 
 
+@registry.periodic("clips.purge_stale_files", every=lambda s: s.reaper_interval_s)
 def purge_stale_files(runtime: JobRuntime) -> int:
     """Delete files nothing will finish or fetch, untouched for ``upload_expire_hours``:
     multipart uploads cut off mid-body and export archives whose download never ended (both

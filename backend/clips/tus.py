@@ -44,14 +44,17 @@ from tuspyserver import create_tus_router
 from tuspyserver.lock import acquire_upload_lock
 from tuspyserver.storage import TusStorage
 
-from backend.accounts.models import User, utcnow
-from backend.api.deps import AthleteUser, SessionDep, SettingsDep, release_connection
+from backend.accounts.dependencies import AthleteUser
+from backend.accounts.models import User
 from backend.clips import service
 from backend.clips.multipart import ReceivedFile, too_large
 from backend.clips.schemas import ClipOptions
 from backend.clips.storage import LocalStorage, get_storage, sha256_file
 from backend.core.config import Settings
+from backend.core.deps import SessionDep, SettingsDep, release_connection
 from backend.core.errors import ERROR_RESPONSES, DomainError, InvalidInputError
+from backend.core.time import utcnow
+from backend.jobs.dependencies import get_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -335,8 +338,6 @@ def tus_complete_dep(request: Request, response: Response, athlete: TusAthlete,
                      session: SessionDep,
                      settings: SettingsDep) -> Callable[[str, dict[str, str]], Awaitable[None]]:
     """The finished upload becomes a clip, exactly as a multipart upload does."""
-    from backend.api.deps import get_jobs
-
     async def complete(location: str, metadata: dict[str, str]) -> None:
         upload_id = _upload_id(request)
         path = Path(location)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from backend.accounts.models import utcnow
+from backend.core.time import utcnow
 
 
 class CoachInvite(SQLModel, table=True):

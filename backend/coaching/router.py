@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from backend.accounts.dependencies import AthleteUser, CoachUser
 from backend.accounts.schemas import ProfilePublic, UserPublic
 from backend.accounts.service import get_or_create_profile
-from backend.api.deps import AthleteUser, CoachedAthlete, CoachUser, SessionDep
 from backend.coaching import service
+from backend.coaching.dependencies import CoachedAthlete
 from backend.coaching.schemas import CoachLinkPublic, InvitePublic, RosterAthlete
+from backend.core.deps import SessionDep
 from backend.core.errors import ERROR_RESPONSES, NotFoundError
 
 coach_router = APIRouter(prefix="/coach", tags=["coach"], responses=ERROR_RESPONSES)

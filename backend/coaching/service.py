@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from backend.accounts.models import AthleteProfile, User, utcnow
+from backend.accounts.models import AthleteProfile, User
 from backend.coaching.models import CoachInvite, CoachLink
 from backend.coaching.schemas import CoachLinkPublic, RosterAthlete
 from backend.core.errors import ConflictError, NotFoundError
 from backend.core.text import well_formed
+from backend.core.time import utcnow
 
 INVITE_TTL = timedelta(days=14)
 # No 0/O/1/I: codes are read aloud and typed on phones.

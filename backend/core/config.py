@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from functools import lru_cache
@@ -11,7 +12,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# Every route of the API lives under this prefix: the one place it is written.
+API_PREFIX = "/api/v1"
 
 # Values copied from examples and docs; refused outside development.
 _PLACEHOLDER_SECRETS = {"changethis", "change-me", "secret", "dev", "development", ""}
@@ -44,7 +46,14 @@ class Settings(BaseSettings):
         description="redis://host:port/db: jobs go to Redis and run in 'stridelab worker' "
         "processes; unset, they run inside 'stridelab serve' (SQLite queue in the data dir).",
     )
-    models_dir: Path = REPO_ROOT / "ml_models"
+    models_dir: Path | None = Field(
+        default=None,
+        description="The pose models (.onnx); defaults to the installed ml_models package, "
+        "where 'stridelab models fetch' puts them.")
+    frontend_dir: Path | None = Field(
+        default=None,
+        description="The web app (its dist/ when built, else public/); defaults to the "
+        "frontend/ folder of a source checkout, if there is one (the Docker image sets it).")
 
     # Clips: what an upload may be.
     max_upload_mb: int = 300
@@ -102,6 +111,17 @@ class Settings(BaseSettings):
         return path.resolve()
 
     @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir if self.models_dir is not None else default_models_dir()
+
+    @property
+    def resolved_frontend_dir(self) -> Path | None:
+        if self.frontend_dir is not None:
+            return self.frontend_dir
+        checkout = source_checkout()
+        return checkout / "frontend" if checkout is not None else None
+
+    @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
 
@@ -121,6 +141,22 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         return _stored_secret(self.resolved_data_dir)
+
+
+def default_models_dir() -> Path:
+    """Where ``ml_models.provision`` puts the models: its own package folder, wherever it is
+    installed (found without importing it)."""
+    spec = importlib.util.find_spec("ml_models")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path.cwd() / "ml_models"
+
+
+def source_checkout() -> Path | None:
+    """The repository around the package when it runs from a source checkout (an editable
+    install, ``make run``); None when installed (site-packages has no pyproject.toml)."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "backend").is_dir() else None
 
 
 def _stored_secret(data_dir: Path) -> str:

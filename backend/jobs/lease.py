@@ -30,8 +30,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from backend.accounts.models import utcnow
 from backend.core.config import Settings
+from backend.core.time import utcnow
 from backend.jobs.models import AnalysisJob, JobStatus
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from backend.accounts.models import utcnow
+from backend.core.time import utcnow
 
 
 class JobStatus(StrEnum):
@@ -43,3 +43,27 @@ class AnalysisJob(SQLModel, table=True):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# The task that runs an ``analysis_job`` row (registered by the domain that owns the work,
+# ``backend/clips/tasks.py``): the reaper and ``JobRuntime.enqueue`` send job ids to it. The
+# name is stable, so any process can run what another queued.
+ROW_TASK = "analyse_clip"
+
+
+class PeriodicTaskRun(SQLModel, table=True):
+    """When a periodic task runs next, and which process holds it while it runs.
+
+    Taking a run is one conditional UPDATE (only when due and not held by a live lease), so
+    however many processes run jobs, each periodic task runs once per interval."""
+
+    __tablename__ = "periodic_task"
+
+    name: str = Field(primary_key=True, max_length=64)
+    next_run_at: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=160)
+    lease_expires_at: datetime | None = None
+    last_started_at: datetime | None = None
+    last_finished_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    runs: int = Field(default=0)

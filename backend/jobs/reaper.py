@@ -22,8 +22,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from backend.accounts.models import utcnow
 from backend.core.config import Settings
+from backend.core.time import utcnow
 from backend.jobs.models import AnalysisJob, JobStatus
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.accounts.models import utcnow
+from backend.core.time import utcnow
 
 
 class PlanVersion(SQLModel, table=True):

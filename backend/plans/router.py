@@ -9,8 +9,10 @@ from fastapi import APIRouter, Path, Request, Response
 from sqlmodel import Session, select
 
 from backend import planner
+from backend.accounts.dependencies import AthleteUser, CoachUser
 from backend.accounts.models import AthleteProfile, User
-from backend.api.deps import MAX_ID, AthleteUser, CoachedAthlete, CoachUser, SessionDep
+from backend.coaching.dependencies import CoachedAthlete
+from backend.core.deps import MAX_ID, SessionDep
 from backend.core.errors import ERROR_RESPONSES
 from backend.plans import service
 from backend.plans.models import PlanVersion, SessionLogEntry
@@ -35,6 +37,8 @@ coach_plans_router = APIRouter(prefix="/coach/athletes/{athlete_id}", tags=["coa
 calendar_router = APIRouter(tags=["plans"], responses={404: ERROR_RESPONSES[404]})
 # A 32-bit integer column: a larger number is no version, and would overflow the query.
 PlanVersionNumber = Annotated[int, Path(description="The version number", ge=1, le=MAX_ID)]
+# A training session of the plan (its key, 'w1-s2'); ``session`` is the database's.
+TrainingSessionId = Annotated[str, Path(alias="session_id")]
 
 
 def _public(session: Session, athlete: User, row: PlanVersion) -> PlanPublic:
@@ -99,9 +103,9 @@ def read_plan_version(version: PlanVersionNumber, athlete: AthleteUser,
 
 @plans_router.post("/sessions/{session_id}/log", response_model=PlanChangePublic,
                    summary="Log a session: sets done, effort (RPE) and pain per exercise")
-def log_session(session_id: str, body: SessionLogIn, athlete: AthleteUser,
-                session: SessionDep) -> PlanChangePublic:
-    change, stored = service.log_session(session, athlete, session_id, body)
+def log_session(training_session_id: TrainingSessionId, body: SessionLogIn,
+                athlete: AthleteUser, session: SessionDep) -> PlanChangePublic:
+    change, stored = service.log_session(session, athlete, training_session_id, body)
     return _change_public(session, athlete, stored, change)
 
 
@@ -173,7 +177,7 @@ def coach_read_compliance(athlete: CoachedAthlete, session: SessionDep) -> Compl
                          summary="Swap an exercise in the athlete's plan")
 def coach_swap(body: SwapIn, athlete: CoachedAthlete, coach: CoachUser,
                session: SessionDep) -> PlanChangePublic:
-    stored = service.coach_edit(session, coach, athlete, "swap", **body.model_dump())
+    stored = service.coach_edit(session, coach, athlete, body.edit())
     return _change_public(session, athlete, stored)
 
 
@@ -181,7 +185,7 @@ def coach_swap(body: SwapIn, athlete: CoachedAthlete, coach: CoachUser,
                          summary="Move an exercise to another level")
 def coach_level(body: LevelIn, athlete: CoachedAthlete, coach: CoachUser,
                 session: SessionDep) -> PlanChangePublic:
-    stored = service.coach_edit(session, coach, athlete, "level", **body.model_dump())
+    stored = service.coach_edit(session, coach, athlete, body.edit())
     return _change_public(session, athlete, stored)
 
 
@@ -189,7 +193,7 @@ def coach_level(body: LevelIn, athlete: CoachedAthlete, coach: CoachUser,
                          summary="Add a cue (to an exercise, or a running cue)")
 def coach_cue(body: CueIn, athlete: CoachedAthlete, coach: CoachUser,
               session: SessionDep) -> PlanChangePublic:
-    stored = service.coach_edit(session, coach, athlete, "cue", **body.model_dump())
+    stored = service.coach_edit(session, coach, athlete, body.edit())
     return _change_public(session, athlete, stored)
 
 
@@ -197,5 +201,5 @@ def coach_cue(body: CueIn, athlete: CoachedAthlete, coach: CoachUser,
                          summary="Add a note to the plan or to one session")
 def coach_note(body: NoteIn, athlete: CoachedAthlete, coach: CoachUser,
                session: SessionDep) -> PlanChangePublic:
-    stored = service.coach_edit(session, coach, athlete, "note", **body.model_dump())
+    stored = service.coach_edit(session, coach, athlete, body.edit())
     return _change_public(session, athlete, stored)

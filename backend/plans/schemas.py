@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend import planner
 from backend.core.text import Text
+from backend.plans.edits import AddCue, AddNote, MoveLevel, SwapExercise
 
 
 class SideExtraPublic(BaseModel):
@@ -179,11 +180,17 @@ class SwapIn(BaseModel):
     from_date: date | None = None
     level: int | None = Field(default=None, ge=1, le=10)
 
+    def edit(self) -> SwapExercise:
+        return SwapExercise(self.from_code, self.to_code, self.from_date, self.level)
+
 
 class LevelIn(BaseModel):
     exercise_code: str
     to_level: int = Field(ge=1, le=10)
     from_date: date | None = None
+
+    def edit(self) -> MoveLevel:
+        return MoveLevel(self.exercise_code, self.to_level, self.from_date)
 
 
 class CueIn(BaseModel):
@@ -191,7 +198,13 @@ class CueIn(BaseModel):
     exercise_code: str | None = None
     from_date: date | None = None
 
+    def edit(self) -> AddCue:
+        return AddCue(self.text, self.exercise_code, self.from_date)
+
 
 class NoteIn(BaseModel):
     text: Text = Field(min_length=1, max_length=2000)
     session_key: str | None = None
+
+    def edit(self) -> AddNote:
+        return AddNote(self.text, training_session_key=self.session_key)

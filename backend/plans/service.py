@@ -18,6 +18,7 @@ from backend import planner
 from backend.accounts.models import AthleteProfile, User
 from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import URL_SAFE, well_formed
+from backend.plans.edits import CoachEdit
 from backend.plans.models import (
     CalendarFeed,
     CoachFlagEntry,
@@ -223,18 +224,20 @@ def _exercise_log(prescription: planner.ExercisePrescription,
     return planner.ExerciseLog(prescription.code, prescription.level, tuple(sets), body.pain)
 
 
-def log_session(session: Session, athlete: User, session_key: str, body: SessionLogIn,
+def log_session(session: Session, athlete: User, training_session_key: str,
+                body: SessionLogIn,
                 ) -> tuple[planner.PlanChange, PlanVersion | None]:
     _row, plan = require_current(session, athlete.pk)
     try:
-        planned = plan.session(session_key)
+        training_session = plan.session(training_session_key)
     except KeyError as exc:
-        raise NotFoundError(f"No session {session_key!r} in your current plan.",
+        raise NotFoundError(f"No session {training_session_key!r} in your current plan.",
                             code="session_not_found") from exc
     by_code = {e.code: e for e in body.exercises}
-    unknown = set(by_code) - {p.code for p in planned.exercises}
+    unknown = set(by_code) - {p.code for p in training_session.exercises}
     if unknown:
-        raise InvalidInputError(f"Not in session {session_key}: {', '.join(sorted(unknown))}.")
+        raise InvalidInputError(
+            f"Not in session {training_session_key}: {', '.join(sorted(unknown))}.")
     exercises = tuple(
         _exercise_log(p, by_code[p.code]) if p.code in by_code
         else planner.ExerciseLog(p.code, p.level, tuple(
@@ -242,7 +245,7 @@ def log_session(session: Session, athlete: User, session_key: str, body: Session
                            done_reps=0 if t.reps is not None else None,
                            done_hold_s=0 if t.hold_s is not None else None)
             for t in p.set_targets()), 0)
-        for p in planned.exercises
+        for p in training_session.exercises
     )
     profile_row = session.get(AthleteProfile, athlete.id)
     today = athlete_today(profile_row, athlete)
@@ -256,17 +259,17 @@ def log_session(session: Session, athlete: User, session_key: str, body: Session
         raise InvalidInputError(f"logged_on {logged_on} lies long before this plan started "
                                 f"({plan.block_start}): give the day you did the session.",
                                 code="logged_on_before_plan")
-    log = planner.SessionLog(session_key, logged_on, body.rpe, exercises, plan.plan_id)
+    log = planner.SessionLog(training_session_key, logged_on, body.rpe, exercises, plan.plan_id)
     history = [h for h in _logs_for(session, athlete.pk, plan.plan_id)
-               if h.session_key != session_key]
-    _save_log(session, athlete.pk, plan, planned, log)
+               if h.session_key != training_session_key]
+    _save_log(session, athlete.pk, plan, training_session, log)
     change = planner.apply_session_log(plan, log, history=history)
     stored = store_change(session, athlete.pk, change)
     return change, stored
 
 
-def _save_log(session: Session, athlete_id: int, plan: planner.Plan, planned: planner.Session,
-              log: planner.SessionLog) -> None:
+def _save_log(session: Session, athlete_id: int, plan: planner.Plan,
+              training_session: planner.Session, log: planner.SessionLog) -> None:
     existing = session.exec(
         select(SessionLogEntry).where(SessionLogEntry.athlete_id == athlete_id,
                                       SessionLogEntry.plan_id == plan.plan_id,
@@ -277,8 +280,8 @@ def _save_log(session: Session, athlete_id: int, plan: planner.Plan, planned: pl
         session.flush()
     entry = SessionLogEntry(athlete_id=athlete_id, plan_id=plan.plan_id,
                             session_key=log.session_key, plan_version=plan.version,
-                            session_date=planned.date, logged_on=log.logged_on, rpe=log.rpe,
-                            max_pain=log.pain, data=log.to_dict())
+                            session_date=training_session.date, logged_on=log.logged_on,
+                            rpe=log.rpe, max_pain=log.pain, data=log.to_dict())
     session.add(entry)
     session.flush()
     for ex in log.exercises:
@@ -343,29 +346,13 @@ def coach_flags(session: Session, athlete_id: int, *, open_only: bool = True,
 # ------------------------------------------------------------------------- coach edits
 
 
-def coach_edit(session: Session, coach: User, athlete: User, action: str,
-               **kwargs: Any) -> PlanVersion | None:
+def coach_edit(session: Session, coach: User, athlete: User,
+               edit: CoachEdit) -> PlanVersion | None:
+    """A coach's edit (``plans.edits``: swap, level, cue or note) as a new plan version."""
     _, plan = require_current(session, athlete.pk)
     today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
-    author = f"coach {coach.display_name}"
     try:
-        if action == "swap":
-            change = planner.swap_exercise(plan, kwargs["from_code"], kwargs["to_code"],
-                                           from_date=kwargs.get("from_date") or today,
-                                           level=kwargs.get("level"), author=author)
-        elif action == "level":
-            change = planner.move_level(plan, kwargs["exercise_code"], kwargs["to_level"],
-                                        from_date=kwargs.get("from_date") or today,
-                                        author=author)
-        elif action == "cue":
-            change = planner.add_cue(plan, kwargs["text"], from_date=kwargs.get("from_date")
-                                     or today, exercise_code=kwargs.get("exercise_code"),
-                                     author=author)
-        elif action == "note":
-            change = planner.add_note(plan, kwargs["text"], on=today,
-                                      session_key=kwargs.get("session_key"), author=author)
-        else:  # pragma: no cover - routes only pass the four actions
-            raise ValueError(action)
+        change = edit.apply(plan, today, author=f"coach {coach.display_name}")
     except (KeyError, ValueError) as exc:
         raise InvalidInputError(f"Cannot change the plan that way: {exc}") from exc
     return store_change(session, athlete.pk, change, created_by=coach)

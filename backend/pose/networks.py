@@ -12,6 +12,7 @@ onnxruntime offers CUDA (``onnxruntime-gpu`` on a machine with a GPU) it is used
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +42,12 @@ def default_models_dir() -> Path:
     configured = os.environ.get(MODELS_DIR_ENV)
     if configured:
         return Path(configured).expanduser()
-    return Path(__file__).resolve().parents[2] / "ml_models"
+    # The installed ml_models package, where provisioning puts them (found, not imported):
+    # a source checkout and a `pip install .` alike.
+    spec = importlib.util.find_spec("ml_models")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path.cwd() / "ml_models"
 
 
 def model_paths(models_dir: Path | None = None) -> tuple[Path, Path]:

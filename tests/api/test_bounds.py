@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from backend.accounts.models import Role
 from backend.accounts.service import create_user
-from backend.api.deps import SessionDep
+from backend.core.deps import SessionDep
 from tests.conftest import Accounts
 
 TOO_BIG_IDS = [2**31, 2**63, 2**64, 0, -1]

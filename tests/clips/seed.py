@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from backend.accounts.models import utcnow
 from backend.clips import service
 from backend.clips.models import Clip
 from backend.clips.storage import clip_key, get_storage, results_prefix, sha256_file
 from backend.core.config import Settings
+from backend.core.time import utcnow
 from backend.jobs.models import AnalysisJob, JobStatus
 from tests.clips.media import make_clip, make_jpeg
 

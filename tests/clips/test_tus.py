@@ -24,10 +24,10 @@ from sqlmodel import Session, select
 from tusclient import client as tus
 from tusclient.exceptions import TusCommunicationError
 
-from backend.accounts.models import utcnow
 from backend.clips.models import Clip, ClipUpload
 from backend.clips.tus import CLIP_ID_HEADER
 from backend.core.config import Settings
+from backend.core.time import utcnow
 from backend.jobs.models import AnalysisJob
 from tests.conftest import Accounts
 

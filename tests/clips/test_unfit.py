@@ -175,8 +175,8 @@ def test_plans_ignore_an_unfit_report(engine: Engine) -> None:
 
 
 def test_unfit_report_is_stored_as_unmeasured(engine: Engine) -> None:
-    from backend.accounts.models import utcnow
     from backend.clips.models import Clip
+    from backend.core.time import utcnow
 
     user = _athlete(engine)
     with Session(engine, expire_on_commit=False) as session:
@@ -188,7 +188,7 @@ def test_unfit_report_is_stored_as_unmeasured(engine: Engine) -> None:
         outputs = service.StoredOutputs(report=UNFIT_REPORT, track_key="t", track_sha256="s",
                                         overlay_key=None, overlay_sha256=None, keyframes=[])
         saved = service.save_analysis(session, clip, outputs)
-        service.update_plan(session, clip, UNFIT_REPORT)
+        service.announce_analysis(session, clip, UNFIT_REPORT)
         session.commit()
         clip_id = clip.id
     assert saved.fit is False and saved.unfit_reasons == ["Not enough running steps: 2 found."]
@@ -203,7 +203,7 @@ def test_unfit_report_is_stored_as_unmeasured(engine: Engine) -> None:
         assert metric.withheld_reason is not None
         assert "unfit" in metric.withheld_reason and "2 found" in metric.withheld_reason
     assert metrics["cadence_spm"].unit == "spm"
-    assert _plan_versions(engine, user.pk) == []  # update_plan left the plan alone
+    assert _plan_versions(engine, user.pk) == []  # nothing announced: the plan is left alone
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from backend.accounts.models import utcnow
 from backend.coaching.models import CoachInvite
+from backend.core.time import utcnow
 from tests.conftest import Accounts
 
 

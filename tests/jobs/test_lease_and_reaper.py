@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from backend.accounts.models import Role, utcnow
+from backend.accounts.models import Role
 from backend.accounts.service import create_user
 from backend.clips import service
 from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric
 from backend.clips.storage import get_storage
 from backend.clips.tasks import INTERNAL_MESSAGE, run_analysis_job
 from backend.core.config import Settings
+from backend.core.time import utcnow
 from backend.jobs import lease as leases
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob

@@ -1,0 +1,102 @@
+"""Request dependencies every domain shares: the database session (one unit of work per
+request), the settings, the caller's verified token, and role checks.
+
+Each domain keeps its own dependencies beside its routes (``accounts/dependencies.py``: the
+current user and the roles; ``coaching/dependencies.py``: an athlete of the calling coach;
+``clips/dependencies.py``: a clip the caller may see). This module knows no domain: the user
+is whatever object has a ``role``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Protocol, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from backend.core.config import API_PREFIX, Settings, get_settings
+from backend.core.db import get_engine
+from backend.core.errors import AuthenticationError, PermissionDeniedError
+from backend.core.security import decode_access_token
+
+# Ids are 32-bit integer columns (PostgreSQL INTEGER): a larger id cannot exist, and passing
+# it to the database would be an overflow error rather than "not found".
+MAX_ID = 2**31 - 1
+MAX_OFFSET = 2**31 - 1
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=f"{API_PREFIX}/auth/token", auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: commit when the route succeeds, roll back otherwise.
+
+    Function-scoped (below): the commit happens when the route returns, before the response
+    is sent, so a client never sees a success whose data is not yet committed (or whose
+    commit then failed), and jobs queued after the commit exist before the client hears of
+    them."""
+    engine = getattr(request.app.state, "engine", None) or get_engine()
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_app_settings(request: Request) -> Settings:
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_token_subject(settings: SettingsDep,
+                      token: Annotated[str | None, Depends(oauth2_scheme)]) -> int:
+    """The user id a valid access token was issued to (401 without one)."""
+    if not token:
+        raise AuthenticationError()
+    payload = decode_access_token(token, settings)
+    try:
+        return int(payload["sub"])
+    except (TypeError, ValueError) as exc:
+        raise AuthenticationError("Invalid access token: log in again.",
+                                  code="invalid_token") from exc
+
+
+TokenSubject = Annotated[int, Depends(get_token_subject)]
+
+
+def release_connection(session: Session) -> None:
+    """End the request's read transaction so its pooled connection goes back to the pool.
+
+    Called before a request body is streamed in (uploads last minutes on a phone): otherwise
+    every upload in progress holds a database connection for its whole duration, and a few
+    slow uploads exhaust the pool. Loaded objects stay usable (``expire_on_commit=False``)
+    and the next query takes a connection again."""
+    session.commit()
+
+
+class HasRole(Protocol):
+    role: str
+
+
+U = TypeVar("U", bound=HasRole)
+
+
+def require_role(role: str, current_user: Callable[..., U]) -> Callable[..., U]:
+    """A dependency that returns the current user (``current_user``, a dependency) if their
+    role is ``role``, else a 403 saying who may do this."""
+
+    def dependency(user: Any = Depends(current_user)) -> U:
+        if user.role != role:
+            raise PermissionDeniedError(f"Only {role} accounts can do this.",
+                                        code=f"{role}_only")
+        return user
+
+    return dependency

@@ -1,0 +1,61 @@
+"""Periodic tasks on the job lease: each run is taken with one conditional UPDATE of the
+task's ``periodic_task`` row (only when it is due and no live lease holds it), so however
+many processes run jobs, a periodic task runs once per interval. A process that dies while
+running one leaves a lease that expires after ``job_lease_s``; the next interval runs as
+usual."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from backend.core.time import utcnow
+from backend.jobs.models import PeriodicTaskRun
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def take(engine: Engine, name: str, owner: str, interval_s: float,
+         lease_s: float) -> tuple[bool, datetime]:
+    """Take the run of ``name`` that is due now: (True, when the next one is due) when this
+    process runs it, else (False, when the next one is due)."""
+    now = utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        if session.get(PeriodicTaskRun, name) is None:
+            session.add(PeriodicTaskRun(name=name, next_run_at=now))
+            try:
+                session.commit()
+            except IntegrityError:  # another process created it first
+                session.rollback()
+        next_run = now + timedelta(seconds=interval_s)
+        result = session.execute(
+            update(PeriodicTaskRun)
+            .where(col(PeriodicTaskRun.name) == name, col(PeriodicTaskRun.next_run_at) <= now,
+                   or_(col(PeriodicTaskRun.lease_owner).is_(None),
+                       col(PeriodicTaskRun.lease_expires_at) < now))
+            .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
+                    last_started_at=now, next_run_at=next_run,
+                    runs=col(PeriodicTaskRun.runs) + 1))
+        session.commit()
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return True, next_run
+        row = session.get(PeriodicTaskRun, name, populate_existing=True)
+        return False, _aware(row.next_run_at) if row is not None else next_run
+
+
+def finish(engine: Engine, name: str, owner: str, error: str | None = None) -> bool:
+    """The run is over: the lease is given up (only by its owner), the error kept."""
+    with Session(engine) as session:
+        result = session.execute(
+            update(PeriodicTaskRun)
+            .where(col(PeriodicTaskRun.name) == name, col(PeriodicTaskRun.lease_owner) == owner)
+            .values(lease_owner=None, lease_expires_at=None, last_finished_at=utcnow(),
+                    last_error=error))
+        session.commit()
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
