@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-# One vocabulary of faults, severities and chain links, shared with the planner that reads it.
-from backend.planner.models import CHAIN_LINKS, SEVERITIES
+# One vocabulary of faults, severities and chain links: gait's catalogue, read by the planner.
+from backend.gait.catalogue import CHAIN_LINKS, SEVERITIES
 
 SCHEMA_VERSION = 1
 

@@ -25,7 +25,18 @@ from backend.planner.generate import (
     replan,
     start_state,
 )
-from backend.planner.models import (
+from backend.planner.progression import (
+    EASY_RPE_MAX,
+    EASY_STREAK,
+    LIGHTEN_DAYS,
+    MISSED_REPEAT_AT,
+    PAIN_REGRESS_AT,
+    level_start_state,
+    needs_targets_hit,
+    promote,
+    regress_for_pain,
+)
+from backend.planner.types import (
     SEVERITIES,
     AnalysisSummary,
     CoachCue,
@@ -41,17 +52,6 @@ from backend.planner.models import (
     Substitution,
     TrackState,
     VersionNote,
-)
-from backend.planner.progression import (
-    EASY_RPE_MAX,
-    EASY_STREAK,
-    LIGHTEN_DAYS,
-    MISSED_REPEAT_AT,
-    PAIN_REGRESS_AT,
-    level_start_state,
-    needs_targets_hit,
-    promote,
-    regress_for_pain,
 )
 
 # --------------------------------------------------------------------------- versioning

@@ -18,26 +18,10 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, Self, TypeVar, Union
 
-# Ordered by tie-break priority: when two faults score the same, the earlier one leads.
-FAULT_CODES: tuple[str, ...] = (
-    "hip_drop",
-    "crossover_gait",
-    "knee_collapse",
-    "overstride",
-    "low_cadence",
-    "trunk_lean",
-    "asymmetry",
-    "recovery_external_rotation",
-    "arm_crossover",
-)
-CHAIN_LINKS: tuple[str, ...] = (
-    "foot_ankle",
-    "activation",
-    "posterior_oblique_sling",
-    "posture",
-    "stride_rate",
-)
-SEVERITIES: tuple[str, ...] = ("mild", "moderate", "marked")
+# The fault vocabulary is the analysis's (gait owns its fault catalogue); re-exported here
+# because every planner input is checked against it.
+from backend.gait.catalogue import CHAIN_LINKS, FAULT_CODES, SEVERITIES
+
 SIDES: tuple[str, ...] = ("left", "right")
 BACKGROUNDS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 EQUIPMENT: tuple[str, ...] = ("none", "dumbbells", "kettlebell")
