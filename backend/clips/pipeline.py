@@ -10,13 +10,13 @@ how to film again); the job then ends as failed with that message.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from backend.gait.types import AthleteInfo
+from backend.jsonsafe import json_safe
 from backend.pose.errors import ModelsMissingError, VideoError
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def analyse_clip(clip_path: Path, *, view: str, person: tuple[float, float] | No
 
     report_progress(0.9, "analysis")
     report = analyze(track, view, athlete, capture_fps=capture_fps)
-    report_dict = clean_json(report.to_dict())
+    report_dict = json_safe(report.to_dict())
     report_progress(0.95, "saving")
 
     frames: list[Path] = []
@@ -114,22 +114,3 @@ def analyse_clip(clip_path: Path, *, view: str, person: tuple[float, float] | No
         overlay_path=overlay_path if overlay_path is not None and overlay_path.is_file()
         else None,
         keyframe_paths=frames)
-
-
-def clean_json(value: Any) -> Any:
-    """JSON that every database accepts: no NaN or infinity (PostgreSQL refuses them), no
-    numpy scalars, string keys."""
-    if isinstance(value, dict):
-        return {str(k): clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_json(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        return clean_json(item())
-    return str(value)

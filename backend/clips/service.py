@@ -46,6 +46,7 @@ from backend.core.text import HEX_DIGITS, displayable, well_formed
 from backend.jobs import lease as leases
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
+from backend.jsonsafe import json_safe
 
 logger = logging.getLogger(__name__)
 # A capture rate this much below the clip's frame rate is refused (29.97 against 30 passes).
@@ -380,12 +381,10 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
     retries (existing rows of the clip are replaced). The report's verdict on the clip goes
     into columns; of an unfit clip nothing counts as measured: no fault rows, and every
     metric row withheld (no values, the reason why)."""
-    from backend.clips.pipeline import clean_json
-
     clip_id = clip.id
     assert clip_id is not None
     # PostgreSQL's JSON refuses NaN and infinity: whatever the caller passes, store clean JSON.
-    report_dict: dict[str, Any] = clean_json(outputs.report)
+    report_dict: dict[str, Any] = json_safe(outputs.report)
     report = report_for(session, clip_id) or AnalysisReport(
         clip_id=clip_id, athlete_id=clip.athlete_id, schema_version="", view="", report={},
         track_key="", track_sha256="")

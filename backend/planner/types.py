@@ -21,6 +21,7 @@ from typing import Any, Self, TypeVar, Union
 # The fault vocabulary is the analysis's (gait owns its fault catalogue); re-exported here
 # because every planner input is checked against it.
 from backend.gait.catalogue import CHAIN_LINKS, FAULT_CODES, SEVERITIES
+from backend.jsonsafe import json_safe
 
 SIDES: tuple[str, ...] = ("left", "right")
 BACKGROUNDS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
@@ -38,18 +39,9 @@ T = TypeVar("T")
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses to dicts, dates to ISO strings, tuples and sets to lists."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, frozenset):
-        return sorted(to_jsonable(x) for x in obj)
-    if isinstance(obj, tuple | list):
-        return [to_jsonable(x) for x in obj]
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    return obj
+    """Dataclasses to dicts, dates to ISO strings, tuples and sets to lists (the one JSON
+    cleaner, ``backend.jsonsafe``)."""
+    return json_safe(obj)
 
 
 @cache
