@@ -10,6 +10,7 @@ API stores ``Plan.to_dict()`` in a JSON column.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import Any, Self, TypeVar, Union
 # The fault vocabulary is the analysis's (gait owns its fault catalogue); re-exported here
 # because every planner input is checked against it.
 from backend.gait.catalogue import CHAIN_LINKS, FAULT_CODES, SEVERITIES
+from backend.gait.report_reader import read_report
 from backend.jsonsafe import json_safe
 
 SIDES: tuple[str, ...] = ("left", "right")
@@ -161,37 +163,39 @@ class AnalysisSummary(_Json):
     def from_report_dict(
         cls, d: Mapping[str, Any], recorded_at: date | None = None
     ) -> AnalysisSummary:
-        """Read the report JSON: ``d["faults"]`` and ``d["chain"]``.
+        """Read the report JSON's faults and chain (through gait's one report reader,
+        ``backend.gait.report_reader``); a missing or non-finite confidence is refused.
 
         ``recorded_at`` defaults to ``d["recorded_at"]`` (ISO date or timestamp).
         """
         if recorded_at is None:
             _require("recorded_at" in d, "recorded_at is needed (argument or report key)")
             recorded_at = _parse_date(d["recorded_at"])
+        read = read_report(d)
         faults: list[FaultFinding] = []
         chain: list[ChainFinding] = []
         unknown: list[str] = []
-        for f in d["faults"]:
-            if f["code"] not in FAULT_CODES:
-                unknown.append(str(f["code"]))
+        for f in read.faults:
+            if f.code not in FAULT_CODES:
+                unknown.append(f.code)
                 continue
             faults.append(
                 FaultFinding(
-                    code=f["code"],
-                    severity=f["severity"],
-                    side=f.get("side"),
-                    confidence=float(f["confidence"]),
+                    code=f.code,
+                    severity=f.severity,
+                    side=f.side,
+                    confidence=math.nan if f.confidence is None else f.confidence,
                 )
             )
-        for c in d["chain"]:
-            if c["link"] not in CHAIN_LINKS:
-                unknown.append(str(c["link"]))
+        for c in read.chain:
+            if c.link not in CHAIN_LINKS:
+                unknown.append(c.link)
                 continue
             chain.append(
                 ChainFinding(
-                    link=c["link"],
-                    confidence=float(c["confidence"]),
-                    reasoning=str(c.get("reasoning") or ""),
+                    link=c.link,
+                    confidence=math.nan if c.confidence is None else c.confidence,
+                    reasoning=c.reasoning,
                 )
             )
         return cls(
