@@ -17,7 +17,6 @@ from backend.gait.catalogue import CHAIN_LINKS, SEVERITIES
 from backend.jsonsafe import json_safe
 
 SCHEMA_VERSION = 1
-REPORT_DIGITS = 6  # every float of the report JSON is rounded to this many decimals
 
 View = Literal["rear", "front", "side"]
 ViewRequest = Literal["rear", "front", "side", "auto"]
@@ -322,7 +321,8 @@ class Report:
     summary: list[str] = field(default_factory=list)  # plain-language lines for people
 
     def to_dict(self) -> dict[str, Any]:
-        d = cast(dict[str, Any], json_safe(self, digits=REPORT_DIGITS))
+        # Every float rounded to 6 decimals, non-finite ones null (backend.jsonsafe).
+        d = cast(dict[str, Any], json_safe(self, digits=6))
         # Schema first, for people reading the file.
         return {"schema_version": d.pop("schema_version"), **d}
 
