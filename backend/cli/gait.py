@@ -148,15 +148,19 @@ def _check_outputs(out: Path, pictures: Path | None = None, overlay: Path | None
     return overlay, track_out
 
 
-def _pictures(report: Report, track: Track, pictures: Path,
-              frames: dict[float, Any] | None = None) -> None:
-    from backend.gait.pictures import render
+def _pictures(report: Report, track: Track, pictures: Path) -> None:
+    from backend.analysis import draw_key_frames
 
     try:
-        paths = render(report, track, pictures, frames=frames)
+        frames, strides = draw_key_frames(report, track, pictures)
     except OSError as exc:
         raise _fail(output_error(exc, "pictures", pictures)) from exc
-    console.print(f"{len(paths)} pictures written to {pictures}", markup=False)
+    _pictures_written(frames, strides, pictures)
+
+
+def _pictures_written(frames: list[Path], strides: Path | None, pictures: Path) -> None:
+    count = len(frames) + (strides is not None)
+    console.print(f"{count} pictures written to {pictures}", markup=False)
 
 
 def print_report_summary(report: Report, to: Console | None = None) -> None:
@@ -234,42 +238,55 @@ def register(app: typer.Typer) -> None:
         capture_fps: float | None = CAPTURE,
     ) -> None:
         """Track the runner in a clip and analyse the running form, in one go."""
-        from backend.gait import analyze
-        from backend.pose import PoseError, run_pose
+        from backend.analysis import analyse_video
+        from backend.pose import PoseError
         from backend.pose.video import open_video
 
         athlete = _athlete(height_m, leg_length_m, treadmill_speed_mps)
         if not clip.is_file():
             raise _fail(f"{clip}: no such file.")
         overlay, track_out = _check_outputs(out, pictures, overlay, track_out)
+        stage = "pose"
+
+        def on_track(track: Track) -> None:
+            nonlocal stage
+            progress.stop()
+            stage = "analysis"
+            if track_out is not None:
+                try:
+                    track.save(track_out)
+                except OSError as exc:
+                    raise _fail(output_error(exc, "track", track_out)) from exc
+                console.print(f"Track written to {track_out}", markup=False, highlight=False)
+
+        def on_report(report: Report) -> None:
+            nonlocal stage
+            _write(report, out)
+            stage = "pictures"
+
         try:
             open_video(clip)  # a bad clip is reported before any progress bar appears
             progress, on_frame = pose_progress(clip)
             with progress:
-                track = run_pose(clip, overlay_path=overlay, progress=on_frame)
+                result = analyse_video(clip, view=view.value, athlete=athlete,
+                                       capture_fps=capture_fps, pictures_dir=pictures,
+                                       overlay_path=overlay, frame_progress=on_frame,
+                                       on_track=on_track, on_report=on_report)
         except PoseError as exc:
             raise _fail(str(exc)) from exc
-        except Exception as exc:
-            if not is_write_error(exc):
+        except ValueError as exc:
+            if stage != "analysis":
                 raise
+            raise _fail(f"--capture-fps: {exc}") from exc  # below the clip's own frame rate
+        except Exception as exc:
+            if stage == "analysis" or not is_write_error(exc):
+                raise
+            if stage == "pictures":
+                raise _fail(output_error(exc, "pictures", pictures or clip)) from exc
             raise _fail(output_error(exc, "overlay", overlay or clip)) from exc
-        if track_out is not None:
-            try:
-                track.save(track_out)
-            except OSError as exc:
-                raise _fail(output_error(exc, "track", track_out)) from exc
-            console.print(f"Track written to {track_out}", markup=False, highlight=False)
-        report = _analysis(analyze, track, view.value, athlete, capture_fps)
-        _write(report, out)
         if pictures is not None:
-            from backend.gait.pictures import clip_frames
-
-            try:
-                frames = clip_frames(clip, _key_times(report))
-            except PoseError as exc:
-                raise _fail(str(exc)) from exc
-            _pictures(report, track, pictures, frames)
-        _show(report, out)
+            _pictures_written(result.key_frames, result.strides_plot, pictures)
+        _show(result.report, out)
 
 
 def _analysis(analyze: Any, track: Track, view: str, athlete: AthleteInfo | None,
@@ -279,9 +296,3 @@ def _analysis(analyze: Any, track: Track, view: str, athlete: AthleteInfo | None
     except ValueError as exc:  # a capture rate below the clip's own frame rate
         raise _fail(f"--capture-fps: {exc}") from exc
     return report
-
-
-def _key_times(report: Report) -> list[float]:
-    from backend.gait.pictures import key_frames
-
-    return [k.t_s for k in key_frames(report)]

@@ -1,8 +1,9 @@
-"""The analysis of one clip, behind one function: pose, then running form.
+"""The analysis of one clip, behind one function: pose, then running form, then pictures.
 
-``analyse_clip`` is all the job machinery knows of the analysis: it calls the pose engine
-(``backend.pose.run_pose``), then the running-form analysis (``backend.gait.analyze``), and
-writes the track, the overlay and the key frames into ``out_dir``. Anything that makes the
+``analyse_clip`` is all the job machinery knows of the analysis: it calls the one analysis
+pipeline (``backend.analysis.analyse_video``, the same one the command line calls), and
+writes the track, the overlay and the key frames (at the fault moments, the measured lines
+and angles drawn) into ``out_dir``. Anything that makes the
 clip unusable raises :class:`AnalysisFailed` with a message for the athlete (what is wrong,
 how to film again); the job then ends as failed with that message.
 """
@@ -10,21 +11,23 @@ how to film again); the job then ends as failed with that message.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.gait.types import AthleteInfo
+from backend.jsonsafe import json_safe
 from backend.pose.errors import ModelsMissingError, VideoError
+
+if TYPE_CHECKING:
+    from backend.pose.track import Track
 
 logger = logging.getLogger(__name__)
 
 # (fraction of the whole analysis done, stage name)
 Progress = Callable[[float, str], None]
 
-POSE_SHARE = 0.85  # of the progress bar: pose dominates the time
 KEYFRAME_SUFFIXES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                      ".webp": "image/webp"}
 
@@ -67,22 +70,24 @@ def analyse_clip(clip_path: Path, *, view: str, person: tuple[float, float] | No
     A clip the analysis finds unfit (its report's ``clip_quality.fit`` is false, with reasons
     and advice) is a result, returned like any other: the caller stores it as such.
     """
-    from backend.gait import analyze
-    from backend.pose import run_pose
+    from backend.analysis import analyse_video
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    report_progress: Progress = progress or (lambda _fraction, _stage: None)
     overlay_path = out_dir / "overlay.mp4" if overlay else None
     keyframes_dir = out_dir / "keyframes" if keyframes else None
+    track_path = out_dir / "track.npz"
 
-    def pose_progress(done: int, total: int | None) -> None:
-        fraction = done / total if total else 0.0
-        report_progress(0.02 + POSE_SHARE * min(1.0, fraction), "pose")
+    def on_track(track: Track) -> None:
+        if track.n_frames == 0 or not bool(track.found.any()):
+            raise AnalysisFailed(
+                "no_person", "No person was found in the clip. Film from 3-4 m away with the "
+                "whole body in frame, in good light, with the camera held still.")
+        track.save(track_path)
 
-    report_progress(0.01, "pose")
     try:
-        track = run_pose(clip_path, person=person, progress=pose_progress,
-                         overlay_path=overlay_path, keyframes_dir=keyframes_dir)
+        result = analyse_video(clip_path, view=view, athlete=athlete, capture_fps=capture_fps,
+                               person=person, pictures_dir=keyframes_dir,
+                               overlay_path=overlay_path, progress=progress, on_track=on_track)
     except VideoError as exc:
         raise AnalysisFailed(
             "video_unreadable", f"The video could not be read to the end: {exc} Upload the "
@@ -93,43 +98,10 @@ def analyse_clip(clip_path: Path, *, view: str, person: tuple[float, float] | No
             "server_not_ready", "The server cannot analyse clips yet: its pose models are not "
             "installed (an administrator must run 'stridelab models fetch'). Your clip is kept; "
             f"upload it again once this is fixed. ({exc})") from exc
-    if track.n_frames == 0 or not bool(track.found.any()):
-        raise AnalysisFailed(
-            "no_person", "No person was found in the clip. Film from 3-4 m away with the "
-            "whole body in frame, in good light, with the camera held still.")
-    track_path = out_dir / "track.npz"
-    track.save(track_path)
-
-    report_progress(0.9, "analysis")
-    report = analyze(track, view, athlete, capture_fps=capture_fps)
-    report_dict = clean_json(report.to_dict())
-    report_progress(0.95, "saving")
-
-    frames: list[Path] = []
-    if keyframes_dir is not None and keyframes_dir.is_dir():
-        frames = sorted(p for p in keyframes_dir.iterdir()
-                        if p.is_file() and p.suffix.lower() in KEYFRAME_SUFFIXES)
+    if progress is not None:
+        progress(0.95, "saving")
     return AnalysisOutput(
-        report=report_dict, track_path=track_path,
+        report=json_safe(result.report.to_dict()), track_path=track_path,
         overlay_path=overlay_path if overlay_path is not None and overlay_path.is_file()
         else None,
-        keyframe_paths=frames)
-
-
-def clean_json(value: Any) -> Any:
-    """JSON that every database accepts: no NaN or infinity (PostgreSQL refuses them), no
-    numpy scalars, string keys."""
-    if isinstance(value, dict):
-        return {str(k): clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_json(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        return clean_json(item())
-    return str(value)
+        keyframe_paths=list(result.key_frames))

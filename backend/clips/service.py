@@ -46,9 +46,11 @@ from backend.core.config import API_PREFIX, Settings
 from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import HEX_DIGITS, displayable, well_formed
 from backend.core.time import utcnow
+from backend.gait.report_reader import MetricEntryRead, Verdict, read_report, read_verdict
 from backend.jobs import lease as leases
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
+from backend.jsonsafe import json_safe
 
 logger = logging.getLogger(__name__)
 # A capture rate this much below the clip's frame rate is refused (29.97 against 30 passes).
@@ -340,42 +342,20 @@ class StoredOutputs:
     keyframes: list[dict[str, Any]]
 
 
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _texts(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
 def verdict_of(report: dict[str, Any]) -> AnalysisVerdict:
-    """The verdict a report's ``clip_quality`` gives. A report without one (older reports,
-    test seeds) counts as fit, as every report did before the analysis could refuse a clip."""
-    quality = report.get("clip_quality")
-    quality = quality if isinstance(quality, dict) else {}
-    fit = quality.get("fit") is not False
-    slow = quality.get("slow_motion")
+    """The verdict a report's ``clip_quality`` gives (``backend.gait.report_reader``)."""
+    return _verdict_public(read_verdict(report))
+
+
+def _verdict_public(v: Verdict) -> AnalysisVerdict:
     return AnalysisVerdict(
-        outcome="analysed" if fit else "unfit", fit=fit,
-        unfit_reasons=[] if fit else _texts(quality.get("reasons")),
-        advice=_texts(quality.get("advice")),
-        slow_motion=slow if isinstance(slow, bool) else None,
-        needs_capture_fps=quality.get("needs_capture_fps") is True)
+        outcome="analysed" if v.fit else "unfit", fit=v.fit,
+        unfit_reasons=list(v.unfit_reasons), advice=list(v.advice),
+        slow_motion=v.slow_motion, needs_capture_fps=v.needs_capture_fps)
 
 
 def is_fit(report: dict[str, Any]) -> bool:
-    return bool(verdict_of(report).fit)
+    return read_verdict(report).fit
 
 
 def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> AnalysisReport:
@@ -383,28 +363,24 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
     retries (existing rows of the clip are replaced). The report's verdict on the clip goes
     into columns; of an unfit clip nothing counts as measured: no fault rows, and every
     metric row withheld (no values, the reason why)."""
-    from backend.clips.pipeline import clean_json
-
     clip_id = clip.id
     assert clip_id is not None
     # PostgreSQL's JSON refuses NaN and infinity: whatever the caller passes, store clean JSON.
-    report_dict: dict[str, Any] = clean_json(outputs.report)
+    report_dict: dict[str, Any] = json_safe(outputs.report)
     report = report_for(session, clip_id) or AnalysisReport(
         clip_id=clip_id, athlete_id=clip.athlete_id, schema_version="", view="", report={},
         track_key="", track_sha256="")
-    report.schema_version = str(report_dict.get("schema_version", ""))[:32]
-    view = report_dict.get("view")
-    if isinstance(view, dict):  # a view block {"view": "rear", "inferred": ...}
-        view = view.get("view") or view.get("name")
-    report.view = str(view or clip.view)[:16]
+    read = read_report(report_dict)
+    report.schema_version = read.schema_version[:32]
+    report.view = str(read.view or clip.view)[:16]
     report.report = report_dict
     report.track_key, report.track_sha256 = outputs.track_key, outputs.track_sha256
     report.overlay_key, report.overlay_sha256 = outputs.overlay_key, outputs.overlay_sha256
     report.keyframes = outputs.keyframes
-    verdict = verdict_of(report_dict)
-    fit = bool(verdict.fit)
-    report.fit, report.unfit_reasons = fit, verdict.unfit_reasons
-    report.advice, report.slow_motion = verdict.advice, verdict.slow_motion
+    verdict = read.verdict
+    fit = verdict.fit
+    report.fit, report.unfit_reasons = fit, list(verdict.unfit_reasons)
+    report.advice, report.slow_motion = list(verdict.advice), verdict.slow_motion
     report.needs_capture_fps = verdict.needs_capture_fps
     report.created_at = utcnow()
     session.add(report)
@@ -412,29 +388,22 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
     session.execute(delete(ClipMetric).where(col(ClipMetric.clip_id) == clip_id))
     unfit_reason = ("the clip is unfit for analysis: " + " ".join(verdict.unfit_reasons)
                     if verdict.unfit_reasons else "the clip is unfit for analysis")
-    faults = (report_dict.get("faults") or []) if fit else []
-    for fault in faults if isinstance(faults, list) else ():
-        if not isinstance(fault, dict) or not fault.get("code"):
-            continue
+    for fault in read.faults if fit else ():
         session.add(ClipFault(
-            athlete_id=clip.athlete_id, clip_id=clip_id, code=str(fault["code"])[:64],
-            side=str(fault["side"])[:16] if fault.get("side") else None,
-            severity=str(fault.get("severity") or "")[:16], value=_float(fault.get("value")),
-            confidence=_float(fault.get("confidence")) or 0.0, recorded_at=clip.recorded_at))
-    metrics = report_dict.get("metrics") or {}
-    for key, metric in metrics.items() if isinstance(metrics, dict) else ():
-        if not isinstance(metric, dict):
-            metric = {"value": metric}
+            athlete_id=clip.athlete_id, clip_id=clip_id, code=fault.code[:64],
+            side=fault.side[:16] if fault.side else None, severity=fault.severity[:16],
+            value=fault.value, confidence=fault.confidence or 0.0,
+            recorded_at=clip.recorded_at))
+    for metric in read.metrics:
         if not fit:
-            metric = {"unit": metric.get("unit"),
-                      "withheld_reason": metric.get("withheld_reason") or unfit_reason}
-        reason = metric.get("withheld_reason")
+            metric = MetricEntryRead(key=metric.key, unit=metric.unit,
+                                     withheld_reason=metric.withheld_reason or unfit_reason)
+        reason = metric.withheld_reason
         session.add(ClipMetric(
-            athlete_id=clip.athlete_id, clip_id=clip_id, key=str(key)[:64],
-            value=_float(metric.get("value")), left=_float(metric.get("left")),
-            right=_float(metric.get("right")), n_strides=_int(metric.get("n_strides")),
-            unit=str(metric["unit"])[:32] if metric.get("unit") else None,
-            withheld_reason=str(reason)[:500] if reason else None,
+            athlete_id=clip.athlete_id, clip_id=clip_id, key=metric.key[:64],
+            value=metric.value, left=metric.left, right=metric.right,
+            n_strides=metric.n_strides, unit=metric.unit[:32] if metric.unit else None,
+            withheld_reason=reason[:500] if reason else None,
             recorded_at=clip.recorded_at))
     session.flush()
     return report

@@ -2,7 +2,8 @@
 
 Each rule reads one metric's summary against its bands in ``thresholds`` (every number there
 names its source), and fires with a severity, a side where it has one, a confidence and the
-per-stride evidence. Codes are exactly the planner's (backend/planner/models.py FAULT_CODES).
+per-stride evidence. Each fault's words (title, why it matters, cues) come from the fault
+catalogue (``catalogue.py``), which the planner reads too.
 
 Confidence = consistency (the fraction of the side's strides past the threshold) x a
 visibility factor (mean visibility of the landmarks used) x a stride-count factor (full at
@@ -16,66 +17,8 @@ import math
 import numpy as np
 
 from backend.gait import thresholds as th
+from backend.gait.catalogue import fault as catalogue_entry
 from backend.gait.types import ChainLink, Evidence, Fault, Metric, Side
-
-TEXT: dict[str, tuple[str, str, list[str]]] = {
-    # code: (title, why it matters, cues) - cues from the product's fault table.
-    "hip_drop": (
-        "Contralateral hip drop",
-        "The pelvis drops on the swing side when the stance hip does not hold it level. More "
-        "drop went with running injuries (Bramah 2018: each extra degree raised the odds of "
-        "being in the injured group by about 80 %).",
-        ["Run tall, belt line level.", "Push the ground away."],
-    ),
-    "crossover_gait": (
-        "Crossover gait (narrow or crossing steps)",
-        "Feet landing on or across the midline raise hip adduction and strain on the "
-        "iliotibial band (Brindle 2014, Meardon 2012).",
-        ["Run on two rails.", "Feet land under the hips."],
-    ),
-    "arm_crossover": (
-        "Arms cross the midline",
-        "Arms swinging across the body go with trunk rotation and, with a crossover gait, "
-        "point to the posterior oblique sling (the evidence alone is thin).",
-        ["Hands brush the hips, do not cross the zipper.", "Elbows drive straight back."],
-    ),
-    "recovery_external_rotation": (
-        "Leg turns out in the recovery (heel whip)",
-        "The heel whipping in early swing shows the leg rotating; a 2D sign with low "
-        "confidence, often a foot and lower-leg matter.",
-        ["Knees and toes point where you are going."],
-    ),
-    "knee_collapse": (
-        "Knee moves inward in stance",
-        "The knee moving inward in the image is mostly hip-driven; 2D valgus does not track "
-        "3D knee abduction, so read it with the hip findings.",
-        ["Knee over the second toe."],
-    ),
-    "overstride": (
-        "Overstride",
-        "Landing with the foot far ahead of the hip and the shank reaching forward raises the "
-        "braking and knee load (Wille 2014: contact geometry explained 43-58 % of it).",
-        ["Land under your hips.", "Quick light steps."],
-    ),
-    "low_cadence": (
-        "Low cadence",
-        "Few steps a minute mean long steps; 5-10 % more steps cut knee and hip loading "
-        "(Heiderscheit 2011) and pelvic drop (Bramah 2019).",
-        ["+5 % steps per minute.", "Quicker arms."],
-    ),
-    "trunk_lean": (
-        "Trunk lean",
-        "A large forward lean went with injury at mid-stance (Bramah 2018); a lean toward the "
-        "stance side can hide a hip weakness.",
-        ["Proud chest, lean from the ankles."],
-    ),
-    "asymmetry": (
-        "Left/right asymmetry",
-        "One side moves differently from the other by more than the measurement's smallest "
-        "detectable difference (Dingenen 2018): the weaker side needs extra work.",
-        ["Give the weaker side an extra set."],
-    ),
-}
 
 
 def _count_factor(n: int) -> float:
@@ -105,17 +48,15 @@ def _fault(code: str, m: Metric, side: str | None, value: float, severity: str, 
     if vals:
         i = int(np.argmin(np.abs(np.asarray(vals) - value)))
         key_t = times[i]
-    title, why, cues = TEXT[code]
-    if side:
-        cues = [f"{c} ({side} side)" for c in cues] if code == "asymmetry" else cues
+    entry = catalogue_entry(code)
     return Fault(
-        code=code, title=title, severity=severity, side=side,  # type: ignore[arg-type]
+        code=code, title=entry.title, severity=severity, side=side,  # type: ignore[arg-type]
         confidence=round(min(cap, confidence), 3), value=value, threshold=threshold,
         unit=m.unit,
         evidence=Evidence(metric=m.key, values=vals, frame_times_s=times,
                           sides=sides, key_frame_s=key_t,  # type: ignore[arg-type]
                           supporting=supporting or {}),
-        why_it_matters=why, cues=list(cues), notes=list(notes or []),
+        why_it_matters=entry.explanation, cues=entry.cues_for(side), notes=list(notes or []),
     )
 
 

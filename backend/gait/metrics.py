@@ -232,52 +232,65 @@ def _peak(values: FloatArray, t: FloatArray) -> tuple[float, float]:
 
 
 def frontal(ctx: Ctx, col: _Collector) -> None:
-    roll = ctx.roll_deg
+    """The metrics from behind or in front: per stance, pelvic drop, hip adduction, knee
+    FPPA and lateral trunk lean; per step, step width; per swing, arm crossover and the
+    heel whip."""
     for c in ctx.ge.contacts:
         st = _stance(c)
         if st is None:
             continue
-        seg = ctx.seg(c)
-        s, o = SIDE_IDX[c.side], SIDE_IDX[OTHER[c.side]]
-        t = seg.t[st]
-        hip, ohip = seg.p(s["hip"])[st], seg.p(o["hip"])[st]
-        knee, ankle = seg.p(s["knee"])[st], seg.p(s["ankle"])[st]
-        # Pelvic drop: swing-side hip below the stance-side hip (y down), in the camera's
-        # horizontal corrected for its roll.
-        width = np.abs(ohip[:, 0] - hip[:, 0])
-        drop = np.degrees(np.arctan2(ohip[:, 1] - hip[:, 1], width))
-        # Roll turns the image clockwise: the subject-left hip appears lower by `roll` when the
-        # camera is rolled that way; remove it with the stance side's sign.
-        left_side_on_image_left = ctx.view.used == "rear"
-        stance_on_left = (c.side == "left") == left_side_on_image_left
-        drop = drop - (roll if stance_on_left else -roll)
-        val, tp = _peak(drop, t)
-        vis = _vis(seg, st, (s["hip"], o["hip"]))
-        col.add("pelvic_drop_deg", ctx.frame_t(tp), c.side, val, vis)
-        # Hip adduction: pelvis line against the femur, minus 90, positive knee inward.
-        add = 90.0 - angle_at(ohip, hip, knee)
-        val, tp = _peak(add, t)
-        col.add("hip_adduction_deg", ctx.frame_t(tp), c.side, val,
-                _vis(seg, st, (s["hip"], o["hip"], s["knee"])))
-        # Knee FPPA, positive when the knee is on the medial side of the hip-ankle line.
-        d = ankle - hip
-        medial = np.sign(cross2(d, knee - hip)) == np.sign(cross2(d, ohip - hip))
-        fppa = (180.0 - angle_at(hip, knee, ankle)) * np.where(medial, 1.0, -1.0)
-        val, tp = _peak(fppa, t)
-        col.add("knee_fppa_deg", ctx.frame_t(tp), c.side, val,
-                _vis(seg, st, (s["hip"], s["knee"], s["ankle"])))
-        # Lateral trunk lean toward the stance side.
-        sh = seg.mid(L.LEFT_SHOULDER, L.RIGHT_SHOULDER)[st]
-        mh = seg.mid(L.LEFT_HIP, L.RIGHT_HIP)[st]
-        dx = ctx.lat(sh[:, 0] - mh[:, 0])
-        lean = np.degrees(np.arctan2(dx, mh[:, 1] - sh[:, 1])) * SIGMA[c.side]
-        # Roll: the image rotated clockwise by `roll` adds `roll` toward image left.
-        lean = lean + SIGMA[c.side] * (roll if ctx.view.used == "rear" else -roll)
-        val, tp = _peak(lean, t)
-        col.add("trunk_lateral_lean_deg", ctx.frame_t(tp), c.side, val,
-                _vis(seg, st, (11, 12, 23, 24)))
+        _stance_frontal(ctx, col, c, st)
+    _step_width(ctx, col)
+    _arm_crossover(ctx, col)
+    _recovery_external_rotation(ctx, col)
 
-    # Step width: ankles at successive mid-stances.
+
+def _stance_frontal(ctx: Ctx, col: _Collector, c: Contact, st: slice) -> None:
+    """The four frontal stance measures of one contact, each at its peak over the stance."""
+    roll = ctx.roll_deg
+    seg = ctx.seg(c)
+    s, o = SIDE_IDX[c.side], SIDE_IDX[OTHER[c.side]]
+    t = seg.t[st]
+    hip, ohip = seg.p(s["hip"])[st], seg.p(o["hip"])[st]
+    knee, ankle = seg.p(s["knee"])[st], seg.p(s["ankle"])[st]
+    # Pelvic drop: swing-side hip below the stance-side hip (y down), in the camera's
+    # horizontal corrected for its roll.
+    width = np.abs(ohip[:, 0] - hip[:, 0])
+    drop = np.degrees(np.arctan2(ohip[:, 1] - hip[:, 1], width))
+    # Roll turns the image clockwise: the subject-left hip appears lower by `roll` when the
+    # camera is rolled that way; remove it with the stance side's sign.
+    left_side_on_image_left = ctx.view.used == "rear"
+    stance_on_left = (c.side == "left") == left_side_on_image_left
+    drop = drop - (roll if stance_on_left else -roll)
+    val, tp = _peak(drop, t)
+    vis = _vis(seg, st, (s["hip"], o["hip"]))
+    col.add("pelvic_drop_deg", ctx.frame_t(tp), c.side, val, vis)
+    # Hip adduction: pelvis line against the femur, minus 90, positive knee inward.
+    add = 90.0 - angle_at(ohip, hip, knee)
+    val, tp = _peak(add, t)
+    col.add("hip_adduction_deg", ctx.frame_t(tp), c.side, val,
+            _vis(seg, st, (s["hip"], o["hip"], s["knee"])))
+    # Knee FPPA, positive when the knee is on the medial side of the hip-ankle line.
+    d = ankle - hip
+    medial = np.sign(cross2(d, knee - hip)) == np.sign(cross2(d, ohip - hip))
+    fppa = (180.0 - angle_at(hip, knee, ankle)) * np.where(medial, 1.0, -1.0)
+    val, tp = _peak(fppa, t)
+    col.add("knee_fppa_deg", ctx.frame_t(tp), c.side, val,
+            _vis(seg, st, (s["hip"], s["knee"], s["ankle"])))
+    # Lateral trunk lean toward the stance side.
+    sh = seg.mid(L.LEFT_SHOULDER, L.RIGHT_SHOULDER)[st]
+    mh = seg.mid(L.LEFT_HIP, L.RIGHT_HIP)[st]
+    dx = ctx.lat(sh[:, 0] - mh[:, 0])
+    lean = np.degrees(np.arctan2(dx, mh[:, 1] - sh[:, 1])) * SIGMA[c.side]
+    # Roll: the image rotated clockwise by `roll` adds `roll` toward image left.
+    lean = lean + SIGMA[c.side] * (roll if ctx.view.used == "rear" else -roll)
+    val, tp = _peak(lean, t)
+    col.add("trunk_lateral_lean_deg", ctx.frame_t(tp), c.side, val,
+            _vis(seg, st, (11, 12, 23, 24)))
+
+
+def _step_width(ctx: Ctx, col: _Collector) -> None:
+    """Step width: ankles at successive mid-stances, in leg lengths."""
     for step in ctx.ge.steps:
         a, b = step.a, step.b
         if a.i_to is None or b.i_to is None:
@@ -293,7 +306,9 @@ def frontal(ctx: Ctx, col: _Collector) -> None:
                                 seg.vis[ib, SIDE_IDX[b.side]["ankle"]]]))
         col.add("step_width_norm", ctx.frame_t(float(seg.t[ib])), b.side, step_w, vis)
 
-    # Arm crossover: per arm, one value per swing (the opposite foot's stride).
+
+def _arm_crossover(ctx: Ctx, col: _Collector) -> None:
+    """Arm crossover: per arm, one value per swing (the opposite foot's stride)."""
     for side in ("left", "right"):
         w = SIDE_IDX[side]["wrist"]
         for a, b in ctx.ge.strides(OTHER[side]):
@@ -310,11 +325,15 @@ def frontal(ctx: Ctx, col: _Collector) -> None:
             col.add("arm_crossover_norm", ctx.frame_t(tp), side, val,
                     _vis(seg, sl, (w, 11, 12, 23, 24)))
 
-    # Recovery external rotation (heel whip): heel medial of the knee in early swing. In early
-    # swing the heel is kicked up behind the knee, nearer a camera behind (farther from one in
-    # front) than the knee: the image's perspective then inflates (or shrinks) its sideways
-    # offset by the depth ratio, about 15 % at 4 m. The world landmarks (metric, camera-aligned
-    # axes, no perspective) measure it as defined; the image is the fallback.
+
+def _recovery_external_rotation(ctx: Ctx, col: _Collector) -> None:
+    """Recovery external rotation (heel whip): heel medial of the knee in early swing.
+
+    In early swing the heel is kicked up behind the knee, nearer a camera behind (farther
+    from one in front) than the knee: the image's perspective then inflates (or shrinks) its
+    sideways offset by the depth ratio, about 15 % at 4 m. The world landmarks (metric,
+    camera-aligned axes, no perspective) measure it as defined; the image is the fallback.
+    """
     for side in ("left", "right"):
         i = SIDE_IDX[side]
         for a, b in ctx.ge.strides(side):

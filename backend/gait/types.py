@@ -12,8 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-# One vocabulary of faults, severities and chain links, shared with the planner that reads it.
-from backend.planner.models import CHAIN_LINKS, SEVERITIES
+# One vocabulary of faults, severities and chain links: gait's catalogue, read by the planner.
+from backend.gait.catalogue import CHAIN_LINKS, SEVERITIES
+from backend.jsonsafe import json_safe
 
 SCHEMA_VERSION = 1
 
@@ -23,22 +24,6 @@ VIEWS: tuple[str, ...] = ("rear", "front", "side")
 Side = Literal["left", "right"]
 SIDES: tuple[Side, Side] = ("left", "right")
 QUALITIES: tuple[str, ...] = ("good", "low", "withheld")
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready copy: dataclasses to dicts, tuples to lists, non-finite floats to None."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _clean(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
-        return value
-    if isinstance(value, float) or hasattr(value, "__float__"):
-        f = float(value)
-        return round(f, 6) if math.isfinite(f) else None
-    raise TypeError(f"not JSON-ready: {type(value).__name__}")
 
 
 def _opt_float(value: Any) -> float | None:
@@ -336,7 +321,8 @@ class Report:
     summary: list[str] = field(default_factory=list)  # plain-language lines for people
 
     def to_dict(self) -> dict[str, Any]:
-        d = cast(dict[str, Any], _clean(self))
+        # Every float rounded to 6 decimals, non-finite ones null (backend.jsonsafe).
+        d = cast(dict[str, Any], json_safe(self, digits=6))
         # Schema first, for people reading the file.
         return {"schema_version": d.pop("schema_version"), **d}
 

@@ -23,7 +23,13 @@ from backend.planner.compliance import (
 )
 from backend.planner.exercises import CORE_EXERCISES, DRILLS, EXERCISES, Exercise, Level
 from backend.planner.generate import FAULT_RULES, generate_plan, rank_faults, read_emphasis
-from backend.planner.models import (
+from backend.planner.progression import (
+    PROGRESSION_RULES,
+    ProgressionRule,
+    session_volume,
+    week_volume,
+)
+from backend.planner.types import (
     AnalysisSummary,
     ChainFinding,
     CoachCue,
@@ -46,12 +52,6 @@ from backend.planner.models import (
     TrackState,
     VersionNote,
     Week,
-)
-from backend.planner.progression import (
-    PROGRESSION_RULES,
-    ProgressionRule,
-    session_volume,
-    week_volume,
 )
 
 __all__ = [

@@ -13,7 +13,7 @@ which is what compliance and the coach's history read.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,7 +25,18 @@ from backend.planner.generate import (
     replan,
     start_state,
 )
-from backend.planner.models import (
+from backend.planner.progression import (
+    EASY_RPE_MAX,
+    EASY_STREAK,
+    LIGHTEN_DAYS,
+    MISSED_REPEAT_AT,
+    PAIN_REGRESS_AT,
+    level_start_state,
+    needs_targets_hit,
+    promote,
+    regress_for_pain,
+)
+from backend.planner.types import (
     SEVERITIES,
     AnalysisSummary,
     CoachCue,
@@ -41,17 +52,6 @@ from backend.planner.models import (
     Substitution,
     TrackState,
     VersionNote,
-)
-from backend.planner.progression import (
-    EASY_RPE_MAX,
-    EASY_STREAK,
-    LIGHTEN_DAYS,
-    MISSED_REPEAT_AT,
-    PAIN_REGRESS_AT,
-    level_start_state,
-    needs_targets_hit,
-    promote,
-    regress_for_pain,
 )
 
 # --------------------------------------------------------------------------- versioning
@@ -195,6 +195,117 @@ def _pain_already_met(current: TrackState, logged_level: int, at_key: str) -> bo
     return current.floor_regressed
 
 
+@dataclass
+class _LogAdaptation:
+    """One logged session being applied: the plan as adapted so far and what was done."""
+
+    plan: Plan  # the plan the log was written against
+    log: SessionLog
+    idx: int  # the logged session's index
+    new: Plan  # the plan with the changes so far
+    reasons: list[str] = field(default_factory=list)
+    flags: list[CoachFlag] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+
+    def next_session_with(self, code: str) -> int | None:
+        """The next session that carries the exercise (it may skip one after a swap)."""
+        sessions = self.plan.sessions
+        return next((i for i in range(self.idx + 1, len(sessions)) if sessions[i].track(code)),
+                    None)
+
+
+def _logged_index(plan: Plan, log: SessionLog) -> int:
+    if log.plan_id is not None and log.plan_id != plan.plan_id:
+        raise ValueError(f"log for plan {log.plan_id!r}, not {plan.plan_id!r}")
+    try:
+        return plan.session_index(log.session_key)
+    except KeyError:
+        raise ValueError(f"no session {log.session_key!r} in this plan") from None
+
+
+def _regress_for_pain(run: _LogAdaptation, e: ExerciseLog) -> None:
+    """Rule 1: pain >= 4/10 moves the exercise down a level from the next session on and
+    flags the coach."""
+    log, sessions, name = run.log, run.plan.sessions, _name(e.code)
+    at = run.next_session_with(e.code)
+    current = run.new.sessions[at].track(e.code) if at is not None else None
+    floor = e.level == 1
+    run.flags.append(
+        CoachFlag(
+            code="pain",
+            message=(
+                f"Pain {e.pain}/10 in the {name} (level {e.level}) on "
+                f"{log.logged_on.isoformat()}"
+                + (": already at the easiest level, please review." if floor else ".")
+            ),
+            raised_on=log.logged_on,
+            exercise_code=e.code,
+            session_key=log.session_key,
+        )
+    )
+    run.kinds.append("pain")
+    if current is None or at is None:
+        run.reasons.append(f"Pain {e.pain}/10 in the {name}: coach flagged.")
+        return
+    at_key = sessions[at].session_key
+    # Already where this report puts it (a repeated log, or an earlier stricter one):
+    # re-stamp it anyway, so changes made before this report give way.
+    down = (
+        current
+        if _pain_already_met(current, e.level, at_key)
+        else regress_for_pain(current, e.level, set_at=at_key)
+    )
+    run.new = replan(run.new, at, recompute=[e.code], overrides={e.code: down})
+    lv = get_exercise(e.code).level(down.level)
+    moved = (
+        f"the easier option of level 1 ({lv.regression.rstrip('.')})"
+        if down.floor_regressed
+        else f"level {down.level} ({lv.name.lower()})"
+    )
+    run.reasons.append(f"Pain {e.pain}/10 in the {name}: moved down to {moved}; coach flagged.")
+
+
+def _promote_easy(run: _LogAdaptation, e: ExerciseLog) -> None:
+    """Rule 2: an easy streak moves the exercise up a level from the next session on."""
+    at = run.next_session_with(e.code)
+    current = run.new.sessions[at].track(e.code) if at is not None else None
+    if current is None or at is None or current.level != e.level:
+        return
+    at_key = run.plan.sessions[at].session_key
+    if current.set_by == "easy" and current.set_at == at_key:
+        return
+    up = promote(current, set_at=at_key)
+    if up is None:
+        return
+    run.new = replan(run.new, at, recompute=[e.code], overrides={e.code: up})
+    run.kinds.append("easy")
+    run.reasons.append(
+        f"{EASY_STREAK} easy sessions in a row in the {_name(e.code)}: moved up to level "
+        f"{up.level} ({get_exercise(e.code).level(up.level).name.lower()})."
+    )
+
+
+def _hold_for_missed_targets(run: _LogAdaptation, e: ExerciseLog) -> None:
+    """Rule 3: a target missed withholds next week's progression step for the exercise."""
+    sessions = run.plan.sessions
+    session = sessions[run.idx]
+    p = session.exercise(e.code)
+    if p is None or _all_sets_done(p, e) or not needs_targets_hit(e.code):
+        return
+    week_start = next(
+        (i for i in range(run.idx + 1, len(sessions)) if sessions[i].week != session.week),
+        None,
+    )
+    if week_start is None:
+        return
+    run.new = replan(run.new, week_start, recompute=[e.code], hold=[e.code])
+    run.kinds.append("targets_missed")
+    run.reasons.append(
+        f"Targets not reached in the {_name(e.code)}: next week holds this week's dose "
+        "instead of progressing."
+    )
+
+
 def apply_session_log(
     plan: Plan, log: SessionLog, *, history: Iterable[SessionLog] = ()
 ) -> PlanChange:
@@ -208,94 +319,18 @@ def apply_session_log(
     3. a target missed: next week's progression step for it is withheld (wger's "last
        week's logs hit the target" requirement).
     """
-    if log.plan_id is not None and log.plan_id != plan.plan_id:
-        raise ValueError(f"log for plan {log.plan_id!r}, not {plan.plan_id!r}")
-    try:
-        idx = plan.session_index(log.session_key)
-    except KeyError:
-        raise ValueError(f"no session {log.session_key!r} in this plan") from None
+    run = _LogAdaptation(plan=plan, log=log, idx=_logged_index(plan, log), new=plan)
     history = list(history)
-    sessions = plan.sessions
-    session = sessions[idx]
-    nxt = idx + 1
-    new = plan
-    reasons: list[str] = []
-    flags: list[CoachFlag] = []
-    kinds: list[str] = []
     for e in log.exercises:
-        name = _name(e.code)
-        # The next session that carries the exercise (it may skip one after a swap).
-        at = next((i for i in range(nxt, len(sessions)) if sessions[i].track(e.code)), None)
-        current = new.sessions[at].track(e.code) if at is not None else None
         if e.pain >= PAIN_REGRESS_AT:
-            floor = e.level == 1
-            flags.append(
-                CoachFlag(
-                    code="pain",
-                    message=(
-                        f"Pain {e.pain}/10 in the {name} (level {e.level}) on "
-                        f"{log.logged_on.isoformat()}"
-                        + (": already at the easiest level, please review." if floor else ".")
-                    ),
-                    raised_on=log.logged_on,
-                    exercise_code=e.code,
-                    session_key=log.session_key,
-                )
-            )
-            kinds.append("pain")
-            if current is None or at is None:
-                reasons.append(f"Pain {e.pain}/10 in the {name}: coach flagged.")
-                continue
-            at_key = sessions[at].session_key
-            # Already where this report puts it (a repeated log, or an earlier stricter
-            # one): re-stamp it anyway, so changes made before this report give way.
-            down = (
-                current
-                if _pain_already_met(current, e.level, at_key)
-                else regress_for_pain(current, e.level, set_at=at_key)
-            )
-            new = replan(new, at, recompute=[e.code], overrides={e.code: down})
-            lv = get_exercise(e.code).level(down.level)
-            moved = (
-                f"the easier option of level 1 ({lv.regression.rstrip('.')})"
-                if down.floor_regressed
-                else f"level {down.level} ({lv.name.lower()})"
-            )
-            reasons.append(f"Pain {e.pain}/10 in the {name}: moved down to {moved}; coach flagged.")
+            _regress_for_pain(run, e)
         elif log.pain < PAIN_REGRESS_AT and _easy_streak(plan, log, e, history):
-            if current is None or at is None or current.level != e.level:
-                continue
-            at_key = sessions[at].session_key
-            if current.set_by == "easy" and current.set_at == at_key:
-                continue
-            up = promote(current, set_at=at_key)
-            if up is None:
-                continue
-            new = replan(new, at, recompute=[e.code], overrides={e.code: up})
-            kinds.append("easy")
-            reasons.append(
-                f"{EASY_STREAK} easy sessions in a row in the {name}: moved up to level "
-                f"{up.level} ({get_exercise(e.code).level(up.level).name.lower()})."
-            )
+            _promote_easy(run, e)
         else:
-            p = session.exercise(e.code)
-            if p is None or _all_sets_done(p, e) or not needs_targets_hit(e.code):
-                continue
-            week_start = next(
-                (i for i in range(nxt, len(sessions)) if sessions[i].week != session.week),
-                None,
-            )
-            if week_start is None:
-                continue
-            new = replan(new, week_start, recompute=[e.code], hold=[e.code])
-            kinds.append("targets_missed")
-            reasons.append(
-                f"Targets not reached in the {name}: next week holds this week's dose "
-                "instead of progressing."
-            )
-    reason = " ".join(reasons) or f"Session {log.session_key} logged: no change needed."
-    kind = kinds[0] if len(set(kinds)) == 1 else "session_log"
-    return _commit(plan, new, kind=kind, reason=reason, on=log.logged_on, flags=flags)
+            _hold_for_missed_targets(run, e)
+    reason = " ".join(run.reasons) or f"Session {log.session_key} logged: no change needed."
+    kind = run.kinds[0] if len(set(run.kinds)) == 1 else "session_log"
+    return _commit(plan, run.new, kind=kind, reason=reason, on=log.logged_on, flags=run.flags)
 
 
 def apply_missed_sessions(

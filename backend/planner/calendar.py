@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from backend.planner.exercises import get_exercise
-from backend.planner.models import ExercisePrescription, Plan, Session, Week
+from backend.planner.types import ExercisePrescription, Plan, Session, Week
 
 UID_DOMAIN = "stridelab"
 PRODID = "-//StrideLab//Strength plan//EN"

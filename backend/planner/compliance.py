@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from backend.planner.models import Plan, Session, SessionLog
+from backend.planner.types import Plan, Session, SessionLog
 
 WINDOWS_DAYS: tuple[int, ...] = (7, 30, 90)
 ON_TRACK_AT = 0.80

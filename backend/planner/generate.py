@@ -22,8 +22,24 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import combinations, pairwise
 
+from backend.gait.catalogue import FAULTS, FaultEntry, cue_text
 from backend.planner.exercises import CORE_EXERCISES, DRILLS, START_LEVEL, get_exercise
-from backend.planner.models import (
+from backend.planner.progression import (
+    DELOAD_EVERY,
+    NO_LOAD_EXTRA_SLOW_S,
+    SESSION_MAX_MINUTES,
+    WARM_UP_MIN_S,
+    WEEKLY_VOLUME_CAP,
+    candidate_steps,
+    deload_dose,
+    level_start_state,
+    lighten_sets,
+    prescription_volume,
+    session_minutes,
+    warm_up_seconds,
+    work_seconds,
+)
+from backend.planner.types import (
     FAULT_CODES,
     SET_BY_ADAPTATION,
     AnalysisSummary,
@@ -40,21 +56,6 @@ from backend.planner.models import (
     VersionNote,
     Week,
 )
-from backend.planner.progression import (
-    DELOAD_EVERY,
-    NO_LOAD_EXTRA_SLOW_S,
-    SESSION_MAX_MINUTES,
-    WARM_UP_MIN_S,
-    WEEKLY_VOLUME_CAP,
-    candidate_steps,
-    deload_dose,
-    level_start_state,
-    lighten_sets,
-    prescription_volume,
-    session_minutes,
-    warm_up_seconds,
-    work_seconds,
-)
 
 # --------------------------------------------------------------------------- the fault table
 
@@ -66,101 +67,63 @@ HIGH_RUNNING_KM = 60.0  # above this weekly volume every exercise starts at two 
 
 @dataclass(frozen=True)
 class FaultRule:
-    """One row of the fault-to-emphasis table.
+    """One row of the fault-to-emphasis table: the fault's catalogue entry (its label, cues
+    and the exercises it points to, owned by gait) and how far it steers the plan.
 
     ``weight`` is how far a finding of this kind should steer the plan: the strength of the
     evidence that it matters for injury, times how well 2D video measures it.
     """
 
-    label: str
+    entry: FaultEntry
     weight: float
-    exercises: tuple[str, ...]  # first one leads for this fault
-    drills: tuple[str, ...]
-    cues: tuple[str, ...]
-    opposite_hand: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.entry.label
+
+    @property
+    def exercises(self) -> tuple[str, ...]:  # first one leads for this fault
+        return self.entry.exercises
+
+    @property
+    def drills(self) -> tuple[str, ...]:
+        return self.entry.drills
+
+    @property
+    def cues(self) -> tuple[str, ...]:
+        return self.entry.cues
+
+    @property
+    def opposite_hand(self) -> bool:
+        return self.entry.opposite_hand
 
 
-FAULT_RULES: dict[str, FaultRule] = {
+FAULT_WEIGHTS: dict[str, float] = {
     # Prospective and case-control evidence (Bramah 2018: each degree raised the odds of
     # injury by about 80 %); measurable from behind with a detectable change of ~2.8 deg.
-    "hip_drop": FaultRule(
-        "contralateral hip drop",
-        1.0,
-        ("hip_airplane", "single_leg_deadlift"),
-        (),
-        ("Run tall, belt line level", "Push the ground away"),
-    ),
+    "hip_drop": 1.0,
     # Narrow steps raise hip adduction and ITB strain (Brindle 2014, Meardon 2012).
-    "crossover_gait": FaultRule(
-        "crossover gait",
-        0.9,
-        ("hip_airplane", "single_leg_deadlift"),
-        (),
-        ("Run on two rails", "Feet land under the hips"),
-        opposite_hand=True,
-    ),
+    "crossover_gait": 0.9,
     # A cadence rise of 5-10 % lowers hip and knee load (Heiderscheit 2011) and pelvic drop
     # (Bramah 2019), so stride rate is worth almost as much as hip drop itself.
-    "overstride": FaultRule(
-        "overstride",
-        0.8,
-        ("power_raise", "single_leg_deadlift"),
-        ("cadence_drill",),
-        ("Land under your hips", "Quick light steps"),
-    ),
-    "low_cadence": FaultRule(
-        "low cadence",
-        0.8,
-        ("power_raise", "single_leg_deadlift"),
-        ("cadence_drill",),
-        ("+5 % steps per minute", "Quicker arms", "Quick light steps"),
-    ),
+    "overstride": 0.8,
+    "low_cadence": 0.8,
     # 2D knee valgus does not track 3D knee motion (Dingenen): weighed lower, and read
     # mostly as a foot, ankle and hip sign rather than a knee problem.
-    "knee_collapse": FaultRule(
-        "knee moving inward",
-        0.7,
-        ("power_raise", "single_leg_deadlift"),
-        (),
-        ("Knee over the second toe",),
-    ),
+    "knee_collapse": 0.7,
     # Forward lean went with injury at mid-stance (Bramah 2018) but has no hard norm.
-    "trunk_lean": FaultRule(
-        "trunk lean",
-        0.7,
-        ("single_leg_deadlift",),
-        (),
-        ("Proud chest, lean from the ankles",),
-    ),
+    "trunk_lean": 0.7,
     # Side-specific work; a difference below the detectable change is noise upstream.
-    "asymmetry": FaultRule(
-        "left/right asymmetry",
-        0.6,
-        ("single_leg_deadlift", "hip_airplane"),
-        (),
-        (
-            "Even steps: your {side} foot lands as quietly as the other",
-            "Push the ground away as firmly with your {side} leg",
-        ),
-    ),
+    "asymmetry": 0.6,
     # Heel whip is an out-of-plane 2D proxy of rotation: low weight.
-    "recovery_external_rotation": FaultRule(
-        "leg turning out in recovery",
-        0.5,
-        ("power_raise", "hip_airplane"),
-        (),
-        ("Knees and toes point where you are going",),
-    ),
+    "recovery_external_rotation": 0.5,
     # Arms counter trunk rotation (Pontzer 2009, Arellano and Kram 2014): thin evidence
     # on its own, so it is capped at mild unless crossover gait comes with it.
-    "arm_crossover": FaultRule(
-        "arms crossing the midline",
-        0.5,
-        ("single_leg_deadlift",),
-        ("arm_swing_drill",),
-        ("Hands brush the hips, do not cross the zipper", "Elbows drive straight back"),
-        opposite_hand=True,
-    ),
+    "arm_crossover": 0.5,
+}
+
+FAULT_RULES: dict[str, FaultRule] = {
+    code: FaultRule(entry, FAULT_WEIGHTS[code]) for code, entry in FAULTS.items()
 }
 
 GENERAL_CUES: tuple[str, ...] = (
@@ -245,137 +208,252 @@ def _all_codes_order(code: str) -> int:
     return (CORE_EXERCISES + DRILLS).index(code)
 
 
-def read_emphasis(analysis: AnalysisSummary | None) -> EmphasisReading:
-    """The fault table plus the chain reading: ordered emphasis, notes, drills, side."""
-    ranked = rank_faults(analysis)
-    notes: list[str] = []
+# --------------------------------------------------------------------------- the chain rules
+
+
+@dataclass(frozen=True)
+class Boost:
+    """Raise ``exercise``'s score by ``factor`` x the score of ``fault`` (when it is acted
+    on), and count the exercise as addressing that fault."""
+
+    exercise: str
+    fault: str
+    factor: float
+
+
+@dataclass(frozen=True)
+class ChainRule:
+    """One "look beyond the hip" reading of the fault pattern, as data.
+
+    It fires when every fault of ``needs`` is acted on, none of ``sided`` lacks a side, each
+    of ``at_most_mild`` is absent or mild, and enough of its ``signs`` are acted on:
+    ``signs_alone`` of them, or ``signs_with_link`` when the report's chain reading names
+    ``link`` with a confidence of at least CHAIN_LINK_MIN_CONFIDENCE. Firing, it applies its
+    ``boosts`` in order, puts ``lead`` first for the faults behind it, adds ``note`` (its
+    ``{signs}`` are the labels of the signs present, or ``no_signs``) and the ``why`` reasons
+    to the exercises' emphasis. Not firing while every fault of ``otherwise_needs`` is acted
+    on, it adds ``otherwise_note``. ``rationale`` and ``source`` say why the rule holds.
+    """
+
+    name: str
+    rationale: str
+    source: str
+    needs: tuple[str, ...] = ()
+    signs: tuple[str, ...] = ()
+    signs_alone: int = 0
+    signs_with_link: int = 0
+    link: str | None = None
+    sided: tuple[str, ...] = ()
+    at_most_mild: tuple[str, ...] = ()
+    boosts: tuple[Boost, ...] = ()
+    lead: str | None = None
+    note: str = ""
+    no_signs: str = ""
+    why: tuple[tuple[str, str], ...] = ()
+    otherwise_needs: tuple[str, ...] = ()
+    otherwise_note: str = ""
+
+
+CHAIN_RULES: tuple[ChainRule, ...] = (
+    ChainRule(
+        name="foot_ankle_first",
+        rationale="Hip drop with the knee moving inward or the leg turning out reads as a foot "
+        "and ankle problem first, so the power raise leads.",
+        source="running-form.md (look beyond the hip); product table: contralateral hip drop",
+        needs=("hip_drop",),
+        signs=("knee_collapse", "recovery_external_rotation"),
+        signs_alone=1,
+        link="foot_ankle",
+        boosts=(Boost("power_raise", "hip_drop", 1.0),),
+        lead="power_raise",
+        note="Look beyond the hip: hip drop comes with {signs}, so the foot and ankle come "
+        "first: power raise before heavy hip work.",
+        no_signs="a foot and ankle link",
+        why=(("power_raise", "look beyond the hip: foot and ankle first"),),
+        otherwise_needs=("hip_drop",),
+        otherwise_note="Hip drop without foot or ankle signs: activation and control, so the "
+        "hip airplane and single-leg deadlift carry the work, with power-raise principles.",
+    ),
+    ChainRule(
+        name="posterior_oblique_sling",
+        rationale="Crossover gait with the arms across the midline: the posterior oblique "
+        "sling links the opposite shoulder and hip, so the deadlift is loaded in the opposite "
+        "hand and the arm swing is trained.",
+        source="product table: crossover gait, arms cross the midline (Pontzer 2009, "
+        "Arellano and Kram 2014 on arm swing)",
+        needs=("crossover_gait",),
+        signs=("arm_crossover",),
+        signs_alone=1,
+        link="posterior_oblique_sling",
+        boosts=(
+            Boost("single_leg_deadlift", "crossover_gait", 1.0),
+            Boost("arm_swing_drill", "crossover_gait", 0.5),
+            Boost("arm_swing_drill", "arm_crossover", 0.0),
+        ),
+        lead="single_leg_deadlift",
+        note="Crossover gait with the arms crossing the midline: the posterior oblique sling "
+        "links the opposite shoulder and hip, so the single-leg deadlift is loaded in "
+        "the opposite hand and an arm-swing drill joins the sessions.",
+        why=(
+            ("single_leg_deadlift", "posterior oblique sling: load in the opposite hand"),
+            ("arm_swing_drill", "posterior oblique sling: arms drive straight back"),
+        ),
+        otherwise_needs=("arm_crossover",),
+        otherwise_note="Arms crossing the midline on their own are kept mild: the evidence "
+        "that they matter without crossover gait is thin, so a drill and a cue, no more.",
+    ),
+    ChainRule(
+        name="stride_rate_first",
+        rationale="Overstride with low cadence: stride rate first, and a stiffer ankle from "
+        "the power raise.",
+        source="Heiderscheit 2011 (a 5-10 % cadence rise lowers hip and knee load); product "
+        "table: overstride, low cadence",
+        signs=("overstride", "low_cadence"),
+        signs_alone=2,
+        signs_with_link=1,
+        link="stride_rate",
+        boosts=(Boost("cadence_drill", "overstride", 0.0),
+                Boost("cadence_drill", "low_cadence", 0.0)),
+        lead="cadence_drill",
+        note="Overstride with low cadence: stride rate first (+5 % steps per minute, quicker "
+        "arms) and a stiffer ankle from the power raise.",
+        why=(("cadence_drill", "stride rate first"),),
+    ),
+    ChainRule(
+        name="cadence_helps_the_hip",
+        rationale="Raising the cadence also lowers pelvic drop.",
+        source="Bramah 2019 (a 10 % cadence rise cut pelvic drop by about 3 degrees)",
+        needs=("hip_drop", "low_cadence"),
+        note="A 10 % cadence rise cut pelvic drop by about 3 degrees (Bramah 2019): the "
+        "cadence work helps the hip too.",
+    ),
+    ChainRule(
+        name="lean_hides_the_hip",
+        rationale="A lean toward the stance side with little pelvic drop can hide a hip "
+        "weakness.",
+        source="Bramah 2018; running-form.md (faults that go together)",
+        needs=("trunk_lean",),
+        sided=("trunk_lean",),
+        at_most_mild=("hip_drop",),
+        boosts=(Boost("hip_airplane", "trunk_lean", 0.8),),
+        note="Trunk lean to the side with little pelvic drop: the trunk may be hiding a hip "
+        "weakness, so the hip airplane joins the emphasis.",
+        why=(("hip_airplane", "the trunk lean may hide a hip weakness"),),
+    ),
+    ChainRule(
+        name="knee_from_2d",
+        rationale="2D knee valgus does not track 3D knee motion: a foot, ankle and hip sign.",
+        source="Dingenen (2D against 3D knee angles)",
+        needs=("knee_collapse",),
+        note="The knee moving inward is read from 2D video, which tracks 3D knee motion "
+        "poorly: it is treated as a foot, ankle and hip sign and weighs less.",
+    ),
+)
+
+
+def chain_rule_fires(
+    rule: ChainRule, present: Mapping[str, RankedFault], link_conf: Mapping[str, float]
+) -> bool:
+    """Whether ``rule`` reads the acted-on faults (``present``) and the report's chain links
+    (``link_conf``: the best confidence of each)."""
+    if any(c not in present for c in rule.needs):
+        return False
+    if any(present[c].side is None for c in rule.sided):
+        return False
+    if any(c in present and present[c].severity != "mild" for c in rule.at_most_mild):
+        return False
+    n = sum(c in present for c in rule.signs)
+    linked = rule.link is not None and link_conf.get(rule.link, 0.0) >= CHAIN_LINK_MIN_CONFIDENCE
+    return n >= rule.signs_alone or (linked and n >= rule.signs_with_link)
+
+
+@dataclass
+class _Emphasis:
+    """The emphasis being read: each exercise's score, the faults it addresses, why, and the
+    exercises the chain rules put first (with the faults behind each)."""
+
+    score: dict[str, float]
+    addresses: dict[str, list[str]]
+    why: dict[str, list[str]]
+    leads: list[tuple[str, frozenset[str]]]
+
+    def add(self, code: str, fault: str, bonus: float) -> None:
+        self.score[code] += bonus
+        if fault not in self.addresses[code]:
+            self.addresses[code].append(fault)
+
+
+def apply_chain_rules(
+    rules: Iterable[ChainRule],
+    present: Mapping[str, RankedFault],
+    link_conf: Mapping[str, float],
+    emphasis: _Emphasis,
+    notes: list[str],
+) -> None:
+    """Evaluate the chain rules in order, adding their boosts, leads, notes and reasons."""
+    for rule in rules:
+        if not chain_rule_fires(rule, present, link_conf):
+            if rule.otherwise_note and all(c in present for c in rule.otherwise_needs):
+                notes.append(rule.otherwise_note)
+            continue
+        for b in rule.boosts:
+            if b.fault in present:
+                emphasis.add(b.exercise, b.fault, present[b.fault].score * b.factor)
+        behind = [c for c in rule.needs + rule.signs if c in present]
+        if rule.lead is not None:
+            emphasis.leads.append((rule.lead, frozenset(behind)))
+        signs = " and ".join(FAULT_RULES[c].label for c in rule.signs if c in present)
+        notes.append(rule.note.replace("{signs}", signs or rule.no_signs))
+        for exercise, reason in rule.why:
+            emphasis.why[exercise].append(reason)
+
+
+# --------------------------------------------------------------------------- the reading
+
+
+def _input_notes(analysis: AnalysisSummary | None, ranked: tuple[RankedFault, ...]) -> list[str]:
+    """What the reading says about its input: no analysis, findings too unsure to act on,
+    codes this version does not know, nothing to work on."""
     if analysis is None:
-        notes.append(
+        return [
             "No analysis yet: a general block that builds the foot, ankle and hip base every "
             "runner needs. Film a clip and the next version targets what it shows."
+        ]
+    notes: list[str] = []
+    ignored = sorted({f.code for f in analysis.faults if f.confidence < MIN_CONFIDENCE})
+    if ignored:
+        notes.append(
+            "Reported but not acted on (confidence below "
+            f"{MIN_CONFIDENCE:.1f}): {', '.join(ignored)}."
         )
-    else:
-        ignored = sorted({f.code for f in analysis.faults if f.confidence < MIN_CONFIDENCE})
-        if ignored:
-            notes.append(
-                "Reported but not acted on (confidence below "
-                f"{MIN_CONFIDENCE:.1f}): {', '.join(ignored)}."
-            )
-        if analysis.unrecognised:
-            notes.append(f"Not known to this planner version: {', '.join(analysis.unrecognised)}.")
-        if not ranked:
-            notes.append("No fault needs work: a maintenance block keeps the foundation strong.")
-    present = {r.code: r for r in ranked}
-    link_conf: dict[str, float] = {}
-    if analysis is not None:
-        for c in analysis.chain:
-            link_conf[c.link] = max(link_conf.get(c.link, 0.0), c.confidence)
+    if analysis.unrecognised:
+        notes.append(f"Not known to this planner version: {', '.join(analysis.unrecognised)}.")
+    if not ranked:
+        notes.append("No fault needs work: a maintenance block keeps the foundation strong.")
+    return notes
 
-    score: dict[str, float] = defaultdict(float)
-    addresses: dict[str, list[str]] = defaultdict(list)
-    why: dict[str, list[str]] = defaultdict(list)
+
+def _table_emphasis(ranked: tuple[RankedFault, ...]) -> _Emphasis:
+    """The fault table's scores: each fault's exercises and drills, the first one in full."""
+    emphasis = _Emphasis(defaultdict(float), defaultdict(list), defaultdict(list), [])
     for r in ranked:
         rule = FAULT_RULES[r.code]
         for i, code in enumerate(rule.exercises + rule.drills):
-            score[code] += r.score * (1.0 if i == 0 else 0.8)
-            addresses[code].append(r.code)
+            emphasis.score[code] += r.score * (1.0 if i == 0 else 0.8)
+            emphasis.addresses[code].append(r.code)
+    return emphasis
 
-    leads: list[tuple[str, frozenset[str]]] = []  # (exercise, faults that put it first)
 
-    def add(code: str, fault: str, bonus: float) -> None:
-        score[code] += bonus
-        if fault not in addresses[code]:
-            addresses[code].append(fault)
-
-    # Look beyond the hip: hip drop with knee collapse or the foot turning out reads as a
-    # foot and ankle problem first (running-form.md), so the power raise leads.
-    foot_signs = [c for c in ("knee_collapse", "recovery_external_rotation") if c in present]
-    foot_link = link_conf.get("foot_ankle", 0.0) >= CHAIN_LINK_MIN_CONFIDENCE
-    if "hip_drop" in present and (foot_signs or foot_link):
-        add("power_raise", "hip_drop", present["hip_drop"].score)
-        leads.append(("power_raise", frozenset({"hip_drop", *foot_signs})))
-        signs = " and ".join(FAULT_RULES[c].label for c in foot_signs) or "a foot and ankle link"
-        notes.append(
-            f"Look beyond the hip: hip drop comes with {signs}, so the foot and ankle come "
-            "first: power raise before heavy hip work."
-        )
-        why["power_raise"].append("look beyond the hip: foot and ankle first")
-    elif "hip_drop" in present:
-        notes.append(
-            "Hip drop without foot or ankle signs: activation and control, so the hip "
-            "airplane and single-leg deadlift carry the work, with power-raise principles."
-        )
-
-    # Crossover with arms across the midline: the posterior oblique sling links the
-    # opposite shoulder and hip, so the deadlift is loaded in the opposite hand and the
-    # arm swing is trained.
-    sling_link = link_conf.get("posterior_oblique_sling", 0.0) >= CHAIN_LINK_MIN_CONFIDENCE
-    if "crossover_gait" in present and ("arm_crossover" in present or sling_link):
-        crossover = present["crossover_gait"].score
-        add("single_leg_deadlift", "crossover_gait", crossover)
-        add("arm_swing_drill", "crossover_gait", crossover * 0.5)
-        if "arm_crossover" in present:
-            add("arm_swing_drill", "arm_crossover", 0.0)
-        leads.append(("single_leg_deadlift", frozenset({"crossover_gait", "arm_crossover"})))
-        notes.append(
-            "Crossover gait with the arms crossing the midline: the posterior oblique sling "
-            "links the opposite shoulder and hip, so the single-leg deadlift is loaded in "
-            "the opposite hand and an arm-swing drill joins the sessions."
-        )
-        why["single_leg_deadlift"].append("posterior oblique sling: load in the opposite hand")
-        why["arm_swing_drill"].append("posterior oblique sling: arms drive straight back")
-    elif "arm_crossover" in present:
-        notes.append(
-            "Arms crossing the midline on their own are kept mild: the evidence that they "
-            "matter without crossover gait is thin, so a drill and a cue, no more."
-        )
-
-    # Overstride with low cadence: stride rate first.
-    stride_faults = [c for c in ("overstride", "low_cadence") if c in present]
-    stride_link = link_conf.get("stride_rate", 0.0) >= CHAIN_LINK_MIN_CONFIDENCE
-    if len(stride_faults) == 2 or (stride_faults and stride_link):
-        leads.append(("cadence_drill", frozenset(stride_faults)))
-        for fault in stride_faults:
-            add("cadence_drill", fault, 0.0)
-        notes.append(
-            "Overstride with low cadence: stride rate first (+5 % steps per minute, quicker "
-            "arms) and a stiffer ankle from the power raise."
-        )
-        why["cadence_drill"].append("stride rate first")
-    if "hip_drop" in present and "low_cadence" in present:
-        notes.append(
-            "A 10 % cadence rise cut pelvic drop by about 3 degrees (Bramah 2019): the "
-            "cadence work helps the hip too."
-        )
-
-    # A lean toward the stance side with little pelvic drop can hide a hip weakness.
-    lean = present.get("trunk_lean")
-    hip = present.get("hip_drop")
-    if lean is not None and lean.side is not None and (hip is None or hip.severity == "mild"):
-        add("hip_airplane", "trunk_lean", lean.score * 0.8)
-        notes.append(
-            "Trunk lean to the side with little pelvic drop: the trunk may be hiding a hip "
-            "weakness, so the hip airplane joins the emphasis."
-        )
-        why["hip_airplane"].append("the trunk lean may hide a hip weakness")
-
-    if "knee_collapse" in present:
-        notes.append(
-            "The knee moving inward is read from 2D video, which tracks 3D knee motion "
-            "poorly: it is treated as a foot, ankle and hip sign and weighs less."
-        )
-    for link in analysis.chain if analysis is not None else ():
-        if link.confidence >= CHAIN_LINK_MIN_CONFIDENCE and link.reasoning:
-            notes.append(
-                f"Report, {link.link.replace('_', ' ')} ({link.confidence:.2f}): {link.reasoning}"
-            )
-
+def _order(ranked: tuple[RankedFault, ...], emphasis: _Emphasis) -> list[str]:
+    """Exercises and drills by priority: those for the top fault, those a chain rule puts
+    first for it, then by score, then in the library's order."""
     top = ranked[0].code if ranked else None
+    score, addresses = emphasis.score, emphasis.addresses
     candidates = [c for c in CORE_EXERCISES + DRILLS if score[c] > 0 or c in CORE_EXERCISES]
 
     def order_key(code: str) -> tuple[int, int, float, int]:
         addresses_top = top is not None and top in addresses[code]
-        leads_top = any(code == lead and top in trig for lead, trig in leads)
+        leads_top = any(code == lead and top in trig for lead, trig in emphasis.leads)
         return (
             0 if addresses_top else 1,
             0 if leads_top else 1,
@@ -383,31 +461,51 @@ def read_emphasis(analysis: AnalysisSummary | None) -> EmphasisReading:
             _all_codes_order(code),
         )
 
-    ordered = sorted(candidates, key=order_key)
+    return sorted(candidates, key=order_key)
+
+
+def _items(
+    ordered: list[str], ranked: tuple[RankedFault, ...], emphasis: _Emphasis, opposite_hand: bool
+) -> tuple[EmphasisItem, ...]:
     by_rank = {r.code: r for r in ranked}
     items: list[EmphasisItem] = []
     for code in ordered:
-        faults = tuple(sorted(addresses[code], key=lambda f: FAULT_CODES.index(f)))
+        faults = tuple(sorted(emphasis.addresses[code], key=lambda f: FAULT_CODES.index(f)))
         if faults:
             labels = [by_rank[f].label for f in faults]
             reason = f"For {', '.join(labels)}"
-            if why[code]:
-                reason += f"; {'; '.join(why[code])}"
+            if emphasis.why[code]:
+                reason += f"; {'; '.join(emphasis.why[code])}"
             reason += "."
         else:
             reason = FOUNDATION_REASON[code]
+        if opposite_hand and code == "single_leg_deadlift":
+            reason += " Load in the hand opposite the standing leg."
         items.append(EmphasisItem(code=code, reason=reason, faults=faults))
+    return tuple(items)
 
+
+def read_emphasis(analysis: AnalysisSummary | None) -> EmphasisReading:
+    """The fault table plus the chain rules: ordered emphasis, notes, drills, side."""
+    ranked = rank_faults(analysis)
+    notes = _input_notes(analysis, ranked)
+    present = {r.code: r for r in ranked}
+    link_conf: dict[str, float] = {}
+    for c in analysis.chain if analysis is not None else ():
+        link_conf[c.link] = max(link_conf.get(c.link, 0.0), c.confidence)
+
+    emphasis = _table_emphasis(ranked)
+    apply_chain_rules(CHAIN_RULES, present, link_conf, emphasis, notes)
+    for link in analysis.chain if analysis is not None else ():
+        if link.confidence >= CHAIN_LINK_MIN_CONFIDENCE and link.reasoning:
+            notes.append(
+                f"Report, {link.link.replace('_', ' ')} ({link.confidence:.2f}): {link.reasoning}"
+            )
+
+    ordered = _order(ranked, emphasis)
     opposite_hand = any(FAULT_RULES[r.code].opposite_hand for r in ranked)
-    if opposite_hand:
-        items = [
-            replace(i, reason=i.reason + " Load in the hand opposite the standing leg.")
-            if i.code == "single_leg_deadlift"
-            else i
-            for i in items
-        ]
     return EmphasisReading(
-        items=tuple(items),
+        items=_items(ordered, ranked, emphasis, opposite_hand),
         chain_notes=tuple(notes),
         core_order=tuple(c for c in ordered if c in CORE_EXERCISES),
         drills=tuple(c for c in ordered if c in DRILLS),
@@ -438,7 +536,7 @@ def cue_for_week(ranked: tuple[RankedFault, ...], week_number: int) -> Cue:
     cues = FAULT_RULES[top.code].cues
     text = cues[(week_number - 1) % len(cues)]
     if "{side}" in text:
-        text = text.format(side=top.side) if top.side else "Even steps: both feet land alike"
+        text = cue_text(FAULT_RULES[top.code].entry, text, top.side)
     elif top.side:
         text = f"{text}, most of all on your {top.side} leg"
     return Cue(text, top.code)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from math import floor
 
 from backend.planner.exercises import Exercise, get_exercise
-from backend.planner.models import ExercisePrescription, Session, TrackState, Week
+from backend.planner.types import ExercisePrescription, Session, TrackState, Week
 
 # --------------------------------------------------------------------------- block limits
 

@@ -107,8 +107,9 @@ async def test_upload_to_report(client: httpx.AsyncClient, accounts: Accounts, e
     for frame in report["keyframes"]:
         image = await client.get(frame["url"], headers=headers)
         assert image.status_code == 200
-        assert image.headers["content-type"] == "image/jpeg"
-        assert image.content[:3] == b"\xff\xd8\xff"
+        # The key frames at the fault moments, lines drawn (backend.analysis): PNG pictures.
+        assert image.headers["content-type"] == "image/png"
+        assert image.content[:8] == b"\x89PNG\r\n\x1a\n"
     video = await client.get(f"/api/v1/clips/{clip_id}/video", headers=headers)
     assert video.headers["content-type"] == "video/mp4"
     assert video.content == run_clip.read_bytes()

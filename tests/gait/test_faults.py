@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from backend.gait import catalogue
 from backend.gait import thresholds as th
-from backend.gait.faults import TEXT, chain, rules
+from backend.gait.faults import chain, rules
 from backend.gait.metrics import summarise
 from backend.gait.types import Fault, Metric, StrideValue
-from backend.planner.models import FAULT_CODES, AnalysisSummary
+from backend.planner.types import FAULT_CODES, AnalysisSummary
 from tests.gait.conftest import Runner
 
 HAIR = 1e-3
@@ -187,7 +188,7 @@ def _check_fault_fields(f: Fault, frame_times: set[float]) -> None:
     assert f.side in ("left", "right", None)
     assert 0.0 < f.confidence <= 1.0
     assert f.cues and all(isinstance(c, str) and c for c in f.cues)
-    assert f.why_it_matters == TEXT[f.code][1]
+    assert f.why_it_matters == catalogue.fault(f.code).explanation
     ev = f.evidence
     assert ev.metric and ev.values and len(ev.values) == len(ev.frame_times_s) == len(ev.sides)
     assert all(round(t, 9) in frame_times for t in ev.frame_times_s)

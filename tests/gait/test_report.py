@@ -10,8 +10,8 @@ import pytest
 
 from backend.gait import SCHEMA_VERSION, Report
 from backend.gait.types import CHAIN_LINKS
-from backend.planner.models import CHAIN_LINKS as PLANNER_CHAIN_LINKS
-from backend.planner.models import FAULT_CODES
+from backend.planner.types import CHAIN_LINKS as PLANNER_CHAIN_LINKS
+from backend.planner.types import FAULT_CODES
 from tests.gait.conftest import Runner
 
 ISSUE_METRIC_KEYS = (
@@ -91,6 +91,6 @@ def test_unknown_schema_version_is_refused(runner: Runner) -> None:
 def test_codes_and_links_match_the_planner() -> None:
     assert set(ISSUE_FAULT_CODES) == set(FAULT_CODES)
     assert set(CHAIN_LINKS) == set(PLANNER_CHAIN_LINKS)
-    from backend.gait.faults import TEXT
+    from backend.gait.catalogue import FAULTS
 
-    assert set(TEXT) == set(FAULT_CODES)
+    assert set(FAULTS) == set(FAULT_CODES)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import strategies as st
 
 from backend.planner import AnalysisSummary, ChainFinding, FaultFinding, PlannerProfile
-from backend.planner.models import BACKGROUNDS, CHAIN_LINKS, EQUIPMENT, FAULT_CODES, SEVERITIES
+from backend.planner.types import BACKGROUNDS, CHAIN_LINKS, EQUIPMENT, FAULT_CODES, SEVERITIES
 
 INJURIES = ("achilles tendinopathy", "hamstring strain", "hip pain", "runner's knee", "")
 TIME_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney")

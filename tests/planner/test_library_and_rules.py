@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 
 from backend.planner import CORE_EXERCISES, DRILLS, EXERCISES, PROGRESSION_RULES
-from backend.planner.models import ExercisePrescription, SideExtra, TrackState
 from backend.planner.progression import (
     DELOAD_MAX_RATIO,
     apply_rule,
@@ -18,6 +17,7 @@ from backend.planner.progression import (
     promote,
     regress_for_pain,
 )
+from backend.planner.types import ExercisePrescription, SideExtra, TrackState
 
 PRODUCT_LEVELS = {
     "power_raise": [

@@ -10,6 +10,7 @@ API stores ``Plan.to_dict()`` in a JSON column.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -18,26 +19,12 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, Self, TypeVar, Union
 
-# Ordered by tie-break priority: when two faults score the same, the earlier one leads.
-FAULT_CODES: tuple[str, ...] = (
-    "hip_drop",
-    "crossover_gait",
-    "knee_collapse",
-    "overstride",
-    "low_cadence",
-    "trunk_lean",
-    "asymmetry",
-    "recovery_external_rotation",
-    "arm_crossover",
-)
-CHAIN_LINKS: tuple[str, ...] = (
-    "foot_ankle",
-    "activation",
-    "posterior_oblique_sling",
-    "posture",
-    "stride_rate",
-)
-SEVERITIES: tuple[str, ...] = ("mild", "moderate", "marked")
+# The fault vocabulary is the analysis's (gait owns its fault catalogue); re-exported here
+# because every planner input is checked against it.
+from backend.gait.catalogue import CHAIN_LINKS, FAULT_CODES, SEVERITIES
+from backend.gait.report_reader import read_report
+from backend.jsonsafe import json_safe
+
 SIDES: tuple[str, ...] = ("left", "right")
 BACKGROUNDS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 EQUIPMENT: tuple[str, ...] = ("none", "dumbbells", "kettlebell")
@@ -54,18 +41,9 @@ T = TypeVar("T")
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses to dicts, dates to ISO strings, tuples and sets to lists."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, frozenset):
-        return sorted(to_jsonable(x) for x in obj)
-    if isinstance(obj, tuple | list):
-        return [to_jsonable(x) for x in obj]
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    return obj
+    """Dataclasses to dicts, dates to ISO strings, tuples and sets to lists (the one JSON
+    cleaner, ``backend.jsonsafe``)."""
+    return json_safe(obj)
 
 
 @cache
@@ -185,37 +163,39 @@ class AnalysisSummary(_Json):
     def from_report_dict(
         cls, d: Mapping[str, Any], recorded_at: date | None = None
     ) -> AnalysisSummary:
-        """Read the report JSON: ``d["faults"]`` and ``d["chain"]``.
+        """Read the report JSON's faults and chain (through gait's one report reader,
+        ``backend.gait.report_reader``); a missing or non-finite confidence is refused.
 
         ``recorded_at`` defaults to ``d["recorded_at"]`` (ISO date or timestamp).
         """
         if recorded_at is None:
             _require("recorded_at" in d, "recorded_at is needed (argument or report key)")
             recorded_at = _parse_date(d["recorded_at"])
+        read = read_report(d)
         faults: list[FaultFinding] = []
         chain: list[ChainFinding] = []
         unknown: list[str] = []
-        for f in d["faults"]:
-            if f["code"] not in FAULT_CODES:
-                unknown.append(str(f["code"]))
+        for f in read.faults:
+            if f.code not in FAULT_CODES:
+                unknown.append(f.code)
                 continue
             faults.append(
                 FaultFinding(
-                    code=f["code"],
-                    severity=f["severity"],
-                    side=f.get("side"),
-                    confidence=float(f["confidence"]),
+                    code=f.code,
+                    severity=f.severity,
+                    side=f.side,
+                    confidence=math.nan if f.confidence is None else f.confidence,
                 )
             )
-        for c in d["chain"]:
-            if c["link"] not in CHAIN_LINKS:
-                unknown.append(str(c["link"]))
+        for c in read.chain:
+            if c.link not in CHAIN_LINKS:
+                unknown.append(c.link)
                 continue
             chain.append(
                 ChainFinding(
-                    link=c["link"],
-                    confidence=float(c["confidence"]),
-                    reasoning=str(c.get("reasoning") or ""),
+                    link=c.link,
+                    confidence=math.nan if c.confidence is None else c.confidence,
+                    reasoning=c.reasoning,
                 )
             )
         return cls(
