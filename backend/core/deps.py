@@ -17,7 +17,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from backend.core.config import API_PREFIX, Settings, get_settings
-from backend.core.db import get_engine
+from backend.core.db import get_engine, session_scope
 from backend.core.errors import AuthenticationError, PermissionDeniedError
 from backend.core.security import decode_access_token
 
@@ -37,13 +37,8 @@ def get_session(request: Request) -> Iterator[Session]:
     commit then failed), and jobs queued after the commit exist before the client hears of
     them."""
     engine = getattr(request.app.state, "engine", None) or get_engine()
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+    with session_scope(engine) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

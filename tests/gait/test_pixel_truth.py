@@ -156,7 +156,7 @@ def test_slow_motion_is_read_with_its_slow_factor_and_refused_without(tmp_path: 
 def decoded(clip: str) -> Frames:
     path = CLIPS / clip
     if not path.is_file():
-        pytest.skip(f"the shared clip {path} is missing (see ../shared/clips/running)")
+        pytest.fail(f"the shared clip {path} is missing (see ../shared/clips/running)")
     return read_frames(path)
 
 
@@ -223,8 +223,7 @@ def test_labelled_contacts_are_well_formed(path: Path) -> None:
     assert path.stem == "contacts_" + Path(d["clip"]).stem
     assert d["frame_times_from"] == "container pts"
     assert d["clip"] in TRUTH and d["labeller_note"]
-    if not (CLIPS / d["clip"]).is_file():
-        pytest.skip(f"the shared clip {d['clip']} is missing")
+    assert (CLIPS / d["clip"]).is_file(), f"the shared clip {d['clip']} is missing"
     times = frame_times(d["clip"])
     assert len(times) == d["n_frames"]
     assert abs((len(times) - 1) / times[-1] - d["fps"]) < 0.05
@@ -253,8 +252,7 @@ def test_labelled_cadence_agrees_with_the_pixel_truth(path: Path) -> None:
     """The labels' own cadence (60 / the fitted step time) is what the file says, and agrees
     with the pixel truth to within what +/- the labels' uncertainty allows (3 sigma)."""
     d = json.loads(path.read_text())
-    if not (CLIPS / d["clip"]).is_file():
-        pytest.skip(f"the shared clip {d['clip']} is missing")
+    assert (CLIPS / d["clip"]).is_file(), f"the shared clip {d['clip']} is missing"
     times = frame_times(d["clip"])
     ic = times[[c["initial_contact_frame"] for c in d["contacts"]]]
     k = np.arange(len(ic), dtype=np.float64)
