@@ -12,8 +12,8 @@ from backend.accounts.models import Role, User
 from backend.accounts.schemas import ProfileUpdate
 from backend.coaching import service as coaching
 from backend.core.time import utcnow
-from backend.plans import service as plans
-from backend.plans.schemas import ExerciseLogIn, SessionLogIn, SetDone
+from backend.training import service as plans
+from backend.training.schemas import ExerciseLogIn, SessionLogIn, SetDone
 
 DEMO_PASSWORD = "demo-stride-2026"
 COACH_EMAIL = "coach@demo.stridelab.app"

@@ -4,10 +4,10 @@ Sibling domains never import each other; each publishes what happened
 (``backend.core.events``) and this module, imported only where the app or the worker is
 assembled (``backend/wiring.py``), subscribes the reactions:
 
-- ``clips.events.AnalysisFinished`` (a fit clip analysed) -> ``plans.service.on_analysis``:
+- ``clips.events.AnalysisFinished`` (a fit clip analysed) -> ``training.service.on_analysis``:
   the plan is re-weighted, or the first one generated (in a savepoint of the analysis's
   transaction: its failure never loses the analysis);
-- ``accounts.events.OnboardingCompleted`` -> ``plans.service.on_onboarding_completed``: a
+- ``accounts.events.OnboardingCompleted`` -> ``training.service.on_onboarding_completed``: a
   plan exists as soon as onboarding is finished, built on its answers (in the request's
   transaction: its failure fails the request).
 """
@@ -18,7 +18,7 @@ from backend.accounts.events import OnboardingCompleted
 from backend.accounts.models import User
 from backend.clips.events import AnalysisFinished
 from backend.core import events
-from backend.plans import service as plans
+from backend.training import service as plans
 
 
 def plan_after_analysis(event: AnalysisFinished) -> None:

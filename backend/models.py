@@ -6,7 +6,7 @@ from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric, Cl
 from backend.coaching.models import CoachInvite, CoachLink
 from backend.core.db import metadata
 from backend.jobs.models import AnalysisJob, PeriodicTaskRun
-from backend.plans.models import (
+from backend.training.models import (
     CalendarFeed,
     CoachFlagEntry,
     MissedWeekCheck,

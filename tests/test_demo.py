@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from backend.accounts import service as accounts
 from backend.coaching import service as coaching
 from backend.demo import ATHLETES, COACH_EMAIL, seed_demo
-from backend.plans import service as plans
-from backend.plans.models import PlanVersion, SessionLogEntry
+from backend.training import service as plans
+from backend.training.models import PlanVersion, SessionLogEntry
 
 
 def test_demo_seed_builds_plans_with_history(engine: Engine) -> None:

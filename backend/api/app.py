@@ -27,7 +27,7 @@ from backend.core.config import API_PREFIX, Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
 from backend.jobs.runtime import JobRuntime
-from backend.plans.router import calendar_router, coach_plans_router, plans_router
+from backend.training.router import calendar_router, coach_plans_router, plans_router
 from backend.wiring import job_runtime
 
 TAGS = [

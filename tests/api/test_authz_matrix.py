@@ -75,7 +75,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/sessions/{session_id}/log"): Rule(ATHLETES, body={"rpe": 5}),
     # The feed's secret token is the credential (calendar apps cannot send a bearer token):
     # whoever holds it reads the feed; a wrong or revoked token is a 404
-    # (tests/plans/test_plans_api.py::test_calendar_token_regeneration).
+    # (tests/training/test_plans_api.py::test_calendar_token_regeneration).
     ("GET", "/api/v1/calendar/{token}.ics"): Rule(PUBLIC),
     ("GET", "/api/v1/coach/athletes/{athlete_id}/plan"): Rule(frozenset({"coach"})),
     ("GET", "/api/v1/coach/athletes/{athlete_id}/plan/versions"): Rule(frozenset({"coach"})),

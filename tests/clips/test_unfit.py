@@ -24,9 +24,9 @@ from backend.core.db import make_engine
 from backend.core.migrate import upgrade_database
 from backend.gait.types import AthleteInfo, Report
 from backend.jobs.runtime import JobRuntime
-from backend.plans import service as plans
-from backend.plans.models import PlanVersion
 from backend.pose.track import Track
+from backend.training import service as plans
+from backend.training.models import PlanVersion
 from tests.clips.conftest import upload, wait_for_clip
 from tests.clips.media import make_clip
 from tests.conftest import CLIPS_DIR, Accounts

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from backend.accounts.models import User
-from backend.plans import service
+from backend.training import service
 from tests.conftest import Accounts
 
 HIP_DROP_AND_ARMS_REPORT: dict[str, Any] = {

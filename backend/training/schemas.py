@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend import planner
 from backend.core.text import Text
-from backend.plans.edits import AddCue, AddNote, MoveLevel, SwapExercise
+from backend.training.edits import AddCue, AddNote, MoveLevel, SwapExercise
 
 
 class SideExtraPublic(BaseModel):

@@ -18,7 +18,7 @@ from backend.clips.events import AnalysisFinished
 from backend.clips.models import Clip
 from backend.core import events
 from backend.core.time import utcnow
-from backend.plans.models import PlanVersion
+from backend.training.models import PlanVersion
 from tests.clips.test_unfit import UNFIT_REPORT
 
 FIT_REPORT = {**UNFIT_REPORT, "clip_quality": {"fit": True}}

@@ -1,5 +1,5 @@
 """A coach's edits of a plan, one type per action (a union the service matches on), each
-knowing which planner change it is. The HTTP bodies (``plans.schemas``: ``SwapIn``,
+knowing which planner change it is. The HTTP bodies (``training.schemas``: ``SwapIn``,
 ``LevelIn``, ``CueIn``, ``NoteIn``) turn into these with ``.edit()``."""
 
 from __future__ import annotations

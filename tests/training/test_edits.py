@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from backend import planner
-from backend.plans.edits import AddCue, AddNote, MoveLevel, SwapExercise
-from backend.plans.schemas import CueIn, LevelIn, NoteIn, SwapIn
+from backend.training.edits import AddCue, AddNote, MoveLevel, SwapExercise
+from backend.training.schemas import CueIn, LevelIn, NoteIn, SwapIn
 
 
 def test_each_body_is_its_own_edit() -> None:

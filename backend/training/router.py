@@ -14,9 +14,9 @@ from backend.accounts.models import AthleteProfile, User
 from backend.coaching.dependencies import CoachedAthlete
 from backend.core.deps import MAX_ID, SessionDep
 from backend.core.errors import ERROR_RESPONSES
-from backend.plans import service
-from backend.plans.models import PlanVersion, SessionLogEntry
-from backend.plans.schemas import (
+from backend.training import service
+from backend.training.models import PlanVersion, SessionLogEntry
+from backend.training.schemas import (
     CalendarLink,
     CoachFlagPublic,
     ComplianceOut,

@@ -18,8 +18,8 @@ from backend import planner
 from backend.accounts.models import AthleteProfile, User
 from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import URL_SAFE, well_formed
-from backend.plans.edits import CoachEdit
-from backend.plans.models import (
+from backend.training.edits import CoachEdit
+from backend.training.models import (
     CalendarFeed,
     CoachFlagEntry,
     MissedWeekCheck,
@@ -27,7 +27,7 @@ from backend.plans.models import (
     SessionLogEntry,
     SetLogEntry,
 )
-from backend.plans.schemas import ExerciseLogIn, SessionLogIn
+from backend.training.schemas import ExerciseLogIn, SessionLogIn
 
 DEFAULT_BLOCK_WEEKS = 6
 # A session done a little before its plan's first day (started early) still counts.
@@ -348,7 +348,7 @@ def coach_flags(session: Session, athlete_id: int, *, open_only: bool = True,
 
 def coach_edit(session: Session, coach: User, athlete: User,
                edit: CoachEdit) -> PlanVersion | None:
-    """A coach's edit (``plans.edits``: swap, level, cue or note) as a new plan version."""
+    """A coach's edit (``training.edits``: swap, level, cue or note) as a new plan version."""
     _, plan = require_current(session, athlete.pk)
     today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
     try:
