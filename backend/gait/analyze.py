@@ -27,11 +27,15 @@ from backend.gait.view import infer_view
 from backend.pose.track import Landmark as L
 from backend.pose.track import Track
 
+_CONTACT_AT_FOOT_TURN = ("; each contact then retimed where the foot, after its forward "
+                         "swing, moves back at half its stance speed (Zeni et al. 2008)")
 METHOD = {
     "side": "foot height from the image (lowest of heel and toe above their ground lines); "
-            "contact and toe-off where it crosses about 4 mm",
+            "contact and toe-off where it crosses about 4 mm" + _CONTACT_AT_FOOT_TURN
+            + ", fore-aft from the image",
     "rear": "foot height from the world landmarks relative to the pelvis plus the pelvis "
-            "height from the image; contact and toe-off where it crosses about 4 mm",
+            "height from the image; contact and toe-off where it crosses about 4 mm"
+            + _CONTACT_AT_FOOT_TURN + ", fore-aft from the world depth",
     "image": "foot height from the image alone (no world landmarks); contact and toe-off "
              "where it crosses about 4 mm",
 }
@@ -277,37 +281,58 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
     ``clip_quality.time_scale`` (1 for a clip played at the rate it was filmed)."""
     if view not in ("rear", "front", "side", "auto"):
         raise ValueError(f"view must be rear, front, side or auto, not {view!r}")
-    playback = track.fps_measured if track.n_frames > 1 else track.fps_nominal
     if capture_fps is not None:
-        if not (math.isfinite(capture_fps) and capture_fps > 0):
-            raise ValueError(f"capture_fps must be a positive number, not {capture_fps!r}")
-        if capture_fps < playback * (1 - th.CAPTURE_FPS_TOLERANCE):
-            raise ValueError(
-                f"capture_fps {capture_fps:g} is below the clip's own frame rate "
-                f"({playback:.1f} fps): a slow-motion clip is filmed at a higher rate than "
-                "it plays")
-        scale = playback / capture_fps
-        if scale >= 1 - th.CAPTURE_FPS_TOLERANCE:
-            return _analyze(track, view, athlete)
-        report = _analyze(_rescaled(track, scale), view, athlete)
-        q = report.clip_quality
-        q.capture_fps, q.time_scale, q.slow_motion = float(capture_fps), scale, True
-        q.warnings.insert(0, f"Slow motion: filmed at {capture_fps:g} fps, played at "
-                             f"{playback:.0f} fps; times are real seconds (clip time x "
-                             f"{scale:.4g}).")
-        return report
+        return _at_capture_rate(track, view, athlete, capture_fps)
     report = _analyze(track, view, athlete)
     rhythm = step_rhythm(track)
     if rhythm is None or rhythm.spm >= th.SLOW_MOTION_MAX_CADENCE_SPM:
         return report
+    return _judge_slow_motion(track, view, athlete, report, rhythm)
+
+
+def _at_capture_rate(track: Track, view: str, athlete: AthleteInfo | None,
+                     capture_fps: float) -> Report:
+    """The report of a clip the athlete says was filmed at ``capture_fps``."""
+    playback = track.fps_measured if track.n_frames > 1 else track.fps_nominal
+    if not (math.isfinite(capture_fps) and capture_fps > 0):
+        raise ValueError(f"capture_fps must be a positive number, not {capture_fps!r}")
+    if capture_fps < playback * (1 - th.CAPTURE_FPS_TOLERANCE):
+        raise ValueError(
+            f"capture_fps {capture_fps:g} is below the clip's own frame rate "
+            f"({playback:.1f} fps): a slow-motion clip is filmed at a higher rate than "
+            "it plays")
+    scale = playback / capture_fps
+    if scale >= 1 - th.CAPTURE_FPS_TOLERANCE:
+        return _analyze(track, view, athlete)
+    report = _analyze(_rescaled(track, scale), view, athlete)
+    q = report.clip_quality
+    q.capture_fps, q.time_scale, q.slow_motion = float(capture_fps), scale, True
+    q.warnings.insert(0, f"Slow motion: filmed at {capture_fps:g} fps, played at "
+                         f"{playback:.0f} fps; times are real seconds (clip time x "
+                         f"{scale:.4g}).")
+    return report
+
+
+def _keeps_rhythm(cadence_spm: float | None, rhythm_spm: float, multiples: tuple[int, ...]
+                  ) -> bool:
+    """Whether the steps found run at the body's rhythm (or, see ``multiples``, twice it)."""
+    return cadence_spm is not None and any(
+        abs(cadence_spm - k * rhythm_spm) <= th.RHYTHM_AGREEMENT * cadence_spm
+        for k in multiples)
+
+
+def _judge_slow_motion(track: Track, view: str, athlete: AthleteInfo | None, report: Report,
+                       rhythm: Rhythm) -> Report:
+    """``report`` of a clip whose body rhythm is far too slow for running: kept when its steps
+    follow that rhythm anyway, read as slow motion (times withheld) when a slow-motion reading
+    holds, refused otherwise."""
     clip_cadence = rhythm.spm
     face = report.metrics["cadence_spm"].value if report.clip_quality.fit else None
     # The rhythm may have read the stride, not the step, where one foot differs from the
     # other: only then may the events run at twice it.
     multiples = ((1, th.STEPS_PER_STRIDE)
                  if rhythm.second_harmonic_ratio >= th.RHYTHM_HARMONIC_SUPPORT else (1,))
-    if face is not None and any(abs(face - k * clip_cadence) <= th.RHYTHM_AGREEMENT * face
-                                for k in multiples):
+    if _keeps_rhythm(face, clip_cadence, multiples):
         # The events keep the body's rhythm: the clip plays at the rate it was filmed.
         return report
     # The body's rhythm is far too slow for any runner and the events found do not follow
@@ -319,10 +344,8 @@ def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None
     sq = slow.clip_quality
     slow_face = slow.metrics["cadence_spm"].value if sq.fit else None
     # Slow motion only when the steps found then keep the body's rhythm too.
-    keeps_rhythm = slow_face is not None and any(
-        abs(slow_face - k * th.SLOW_MOTION_TRIAL_CADENCE_SPM) <= th.RHYTHM_AGREEMENT * slow_face
-        for k in multiples)
-    if not (sq.running and sq.n_steps >= th.MIN_STEPS and keeps_rhythm):
+    if not (sq.running and sq.n_steps >= th.MIN_STEPS
+            and _keeps_rhythm(slow_face, th.SLOW_MOTION_TRIAL_CADENCE_SPM, multiples)):
         if face is None:
             return report  # unfit already, for its own reasons
         # The events contradict the body's rhythm and no slow-motion reading holds either:
@@ -360,27 +383,24 @@ def _refused(report: Report, reason: str, tip: str) -> Report:
     return report
 
 
-def _analyze(track: Track, view: str, athlete: AthleteInfo | None) -> Report:
-    clean = clean_track(track)
-    vinfo = infer_view(clean, view)
-    ge = detect(clean, vinfo.used)
+@dataclasses.dataclass
+class _Verdict:
+    """The clip's fitness as it is judged: the quality record and the advice to film again."""
 
-    q = ClipQuality(fit=True, duration_s=round(track.duration_s, 3), n_frames=track.n_frames,
-                    fps_measured=clean.fps_measured if track.n_frames > 1 else None,
-                    fps_nominal=track.fps_nominal, n_segments=len(clean.segments))
-    n = max(1, track.n_frames)
-    q.person_visible_fraction = round(_visible_fraction(clean) / n, 3)
-    q.whole_body_fraction = round(_whole_body_fraction(track), 3)
-    q.n_steps = len(ge.steps)
-    advice: list[str] = []
+    q: ClipQuality
+    advice: list[str] = dataclasses.field(default_factory=list)
 
-    def unfit(reason: str, *tips: str) -> None:
-        q.fit = False
-        q.reasons.append(reason)
+    def unfit(self, reason: str, *tips: str) -> None:
+        self.q.fit = False
+        self.q.reasons.append(reason)
         for tip in tips:
-            if tip not in advice:
-                advice.append(tip)
+            if tip not in self.advice:
+                self.advice.append(tip)
 
+
+def _judge_footage(track: Track, clean: CleanTrack, verdict: _Verdict) -> None:
+    """The runner in view, whole, often enough, at a usable frame rate, for enough steps."""
+    q, unfit = verdict.q, verdict.unfit
     if q.person_visible_fraction < th.PERSON_VISIBLE_MIN_FRACTION:
         unfit(f"A person is found in only {100 * q.person_visible_fraction:.0f} % of the "
               f"frames (at least {100 * th.PERSON_VISIBLE_MIN_FRACTION:.0f} % needed).",
@@ -401,101 +421,133 @@ def _analyze(track: Track, view: str, athlete: AthleteInfo | None) -> Report:
                  if seen_s < th.SHORT_CLIP_S else "")
         unfit(f"{short}Not enough running steps: {q.n_steps} found, at least {th.MIN_STEPS} "
               "needed.", FILM_AGAIN["steps"], FILM_AGAIN["running"])
-    q.leg_swaps_repaired = clean.n_leg_swaps_repaired
-    steady, resid = _camera_steady(clean, ge, vinfo.used)
+
+
+def _judge_camera(track: Track, clean: CleanTrack, ge: GaitEvents, view_used: str,
+                  verdict: _Verdict) -> None:
+    """A still camera, or a hand-held one whose motion the background lets us remove."""
+    q = verdict.q
+    steady, resid = _camera_steady(clean, ge, view_used)
     q.stance_path_residual_leg = None if resid is None else round(resid, 4)
     cam = clean.camera
-    if cam is not None:
-        # The background tells the camera's motion directly: a still camera is still whatever
-        # the feet do, and a hand-held one is made still unless its motion could not be
-        # followed.
-        q.camera_motion_known_fraction = round(cam.known_fraction, 3)
-        q.camera_shift_px = None if not math.isfinite(cam.max_shift_px) else round(
-            cam.max_shift_px, 1)
-        q.camera_rotation_deg = None if not math.isfinite(cam.max_rotation_deg) else round(
-            cam.max_rotation_deg, 2)
-        removable = (cam.known_fraction >= th.CAMERA_MOTION_MIN_KNOWN_FRACTION
-                     and not cam.inlier_median < th.CAMERA_MOTION_MIN_INLIERS)
-        diagonal = math.hypot(track.width, track.height)
-        still = removable and (cam.max_shift_px <= th.CAMERA_STILL_MAX_SHIFT_FRACTION * diagonal
-                               and cam.max_rotation_deg <= th.CAMERA_STILL_MAX_ROTATION_DEG)
-        q.camera_steady = still
-        q.camera_stabilised = removable and not still and cam.applied
-        if q.camera_stabilised:
-            q.warnings.append(
-                f"Hand-held camera: it moved up to {cam.max_shift_px:.0f} px and turned up to "
-                f"{cam.max_rotation_deg:.1f} degrees; its motion, read from the background, "
-                "was removed before the analysis.")
-        if not removable:
-            why = (f"its motion could be followed in only {100 * cam.known_fraction:.0f} % of "
-                   "the frames" if cam.known_fraction < th.CAMERA_MOTION_MIN_KNOWN_FRACTION
-                   else f"only {100 * cam.inlier_median:.0f} % of the background moved "
-                   "together (people or objects moving in most of the frame)")
-            unfit(f"The camera moves too much to be corrected: {why}.", FILM_AGAIN["steady"])
-    else:
+    if cam is None:
         q.camera_steady = steady
         if steady is False:
-            unfit("The camera moves: the foot on the ground does not stay on a straight path.",
-                  FILM_AGAIN["steady"])
+            verdict.unfit("The camera moves: the foot on the ground does not stay on a straight "
+                          "path.", FILM_AGAIN["steady"])
+        return
+    # The background tells the camera's motion directly: a still camera is still whatever
+    # the feet do, and a hand-held one is made still unless its motion could not be followed.
+    q.camera_motion_known_fraction = round(cam.known_fraction, 3)
+    q.camera_shift_px = None if not math.isfinite(cam.max_shift_px) else round(
+        cam.max_shift_px, 1)
+    q.camera_rotation_deg = None if not math.isfinite(cam.max_rotation_deg) else round(
+        cam.max_rotation_deg, 2)
+    removable = (cam.known_fraction >= th.CAMERA_MOTION_MIN_KNOWN_FRACTION
+                 and not cam.inlier_median < th.CAMERA_MOTION_MIN_INLIERS)
+    diagonal = math.hypot(track.width, track.height)
+    still = removable and (cam.max_shift_px <= th.CAMERA_STILL_MAX_SHIFT_FRACTION * diagonal
+                           and cam.max_rotation_deg <= th.CAMERA_STILL_MAX_ROTATION_DEG)
+    q.camera_steady = still
+    q.camera_stabilised = removable and not still and cam.applied
+    if q.camera_stabilised:
+        q.warnings.append(
+            f"Hand-held camera: it moved up to {cam.max_shift_px:.0f} px and turned up to "
+            f"{cam.max_rotation_deg:.1f} degrees; its motion, read from the background, "
+            "was removed before the analysis.")
+    if not removable:
+        why = (f"its motion could be followed in only {100 * cam.known_fraction:.0f} % of "
+               "the frames" if cam.known_fraction < th.CAMERA_MOTION_MIN_KNOWN_FRACTION
+               else f"only {100 * cam.inlier_median:.0f} % of the background moved "
+               "together (people or objects moving in most of the frame)")
+        verdict.unfit(f"The camera moves too much to be corrected: {why}.",
+                      FILM_AGAIN["steady"])
+
+
+def _judge_running(clean: CleanTrack, ge: GaitEvents, verdict: _Verdict) -> None:
+    """Running, with or without a flight phase, and not walking."""
+    durations = [c.contact_s / (b.ic_s - c.ic_s) for side in ("left", "right")
+                 for c, b in ge.strides(side) if c.contact_s is not None]
+    if not durations:
+        return
+    duty = float(np.median(durations))
+    bounce = pelvis_bounce(clean, ge)
+    # A flight phase means running. Without one it may still be a slow jog ("grounded
+    # running"): the body then bounces, its pelvis lowest at mid-stance, where a walker
+    # vaults over a stiff leg, pelvis highest at mid-stance (McMahon, Valiant & Frederick
+    # 1987; Rubenson et al. 2004).
+    verdict.q.running = duty < th.RUNNING_MAX_DUTY_FACTOR or (bounce is not None and bounce > 0)
+    if not verdict.q.running:
+        verdict.unfit(f"The feet share the ground (duty factor {duty:.2f}, no flight phase) "
+                      "and the pelvis rises over the standing leg: this is walking, not "
+                      "running.", FILM_AGAIN["running"])
+
+
+def _correct_roll(ctx: Ctx, q: ClipQuality) -> None:
+    """The camera's roll from the floor line, for the frontal angles (taken to the horizon)."""
+    vinfo = ctx.view
+    if not (vinfo.used in ("rear", "front") and q.fit and vinfo.camera_angle_deg is not None
+            and vinfo.camera_angle_deg <= th.ROLL_MAX_CAMERA_ANGLE_DEG):
+        # The floor line through the stance feet is level in the world only when the camera
+        # looks square at the runner: off-square, the nearer foot sits lower in the image and
+        # the line tilts with the angle, not with the camera's roll.
+        return
+    roll = estimate_roll(ctx)
+    if roll is None or not math.isfinite(roll):
+        return
+    q.camera_roll_deg = round(roll, 2)
+    ctx.roll_deg = roll
+    if abs(roll) > th.ROLL_WARN_DEG:
+        q.warnings.append(f"The camera is rolled by about {roll:.1f} degrees; "
+                          "horizontal angles were corrected for it.")
+
+
+def _analyze(track: Track, view: str, athlete: AthleteInfo | None) -> Report:
+    clean = clean_track(track)
+    vinfo = infer_view(clean, view)
+    ge = detect(clean, vinfo.used)
+
+    q = ClipQuality(fit=True, duration_s=round(track.duration_s, 3), n_frames=track.n_frames,
+                    fps_measured=clean.fps_measured if track.n_frames > 1 else None,
+                    fps_nominal=track.fps_nominal, n_segments=len(clean.segments))
+    n = max(1, track.n_frames)
+    q.person_visible_fraction = round(_visible_fraction(clean) / n, 3)
+    q.whole_body_fraction = round(_whole_body_fraction(track), 3)
+    q.n_steps = len(ge.steps)
+    q.leg_swaps_repaired = clean.n_leg_swaps_repaired
+    verdict = _Verdict(q)
+    _judge_footage(track, clean, verdict)
+    _judge_camera(track, clean, ge, vinfo.used, verdict)
     q.treadmill, q.belt_speed_leg_per_s = _treadmill(clean, ge, vinfo.used)
     if athlete is not None and athlete.treadmill_speed_mps:
         q.treadmill = True
-    durations = [c.contact_s / (b.ic_s - c.ic_s) for side in ("left", "right")
-                 for c, b in ge.strides(side) if c.contact_s is not None]
-    if durations:
-        duty = float(np.median(durations))
-        bounce = pelvis_bounce(clean, ge)
-        # A flight phase means running. Without one it may still be a slow jog ("grounded
-        # running"): the body then bounces, its pelvis lowest at mid-stance, where a walker
-        # vaults over a stiff leg, pelvis highest at mid-stance (McMahon, Valiant & Frederick
-        # 1987; Rubenson et al. 2004).
-        q.running = duty < th.RUNNING_MAX_DUTY_FACTOR or (bounce is not None and bounce > 0)
-        if not q.running:
-            unfit(f"The feet share the ground (duty factor {duty:.2f}, no flight phase) and the "
-                  "pelvis rises over the standing leg: this is walking, not running.",
-                  FILM_AGAIN["running"])
+    _judge_running(clean, ge, verdict)
     if vinfo.oblique:
         q.warnings.append(vinfo.notes[-1] if vinfo.notes else "Oblique camera.")
-        advice.append(FILM_AGAIN["view_side" if vinfo.used == "side" else "view_rear"])
+        verdict.advice.append(FILM_AGAIN["view_side" if vinfo.used == "side" else "view_rear"])
     if clean.split_gaps_s:
         q.warnings.append(f"The runner was lost {len(clean.split_gaps_s)} time(s) for more than "
                           f"{th.GAP_INTERPOLATE_MAX_S:.1f} s; the clip was analysed in pieces.")
     q.warnings.extend(ge.notes)
-    q.advice = advice
+    q.advice = verdict.advice
 
     ctx = Ctx(clean=clean, ge=ge, view=vinfo, athlete=athlete)
-    if vinfo.used in ("rear", "front") and q.fit and (
-        vinfo.camera_angle_deg is not None
-        and vinfo.camera_angle_deg <= th.ROLL_MAX_CAMERA_ANGLE_DEG
-    ):
-        # The floor line through the stance feet is level in the world only when the camera
-        # looks square at the runner: off-square, the nearer foot sits lower in the image and
-        # the line tilts with the angle, not with the camera's roll.
-        roll = estimate_roll(ctx)
-        if roll is not None and math.isfinite(roll):
-            q.camera_roll_deg = round(roll, 2)
-            ctx.roll_deg = roll
-            if abs(roll) > th.ROLL_WARN_DEG:
-                q.warnings.append(f"The camera is rolled by about {roll:.1f} degrees; "
-                                  "horizontal angles were corrected for it.")
-
+    _correct_roll(ctx, q)
     method = METHOD["side" if vinfo.used == "side" else "rear" if ge.used_world else "image"]
     if not q.fit:
-        metrics = _withheld_metrics("the clip is unfit for analysis: " + " ".join(q.reasons))
-        events = ge.to_events(method) if (
-            q.n_steps) else Events(method="none: no steps found")
-        faults = []
-        links = []
-        summary = ["This clip cannot be analysed: " + " ".join(q.reasons),
-                   "How to film again: " + " ".join(advice)]
-    else:
-        metrics = compute(ctx)
-        events = ge.to_events(method)
-        faults = rules(metrics, clean.fps_measured, ge.left_right_bias_s)
-        links = chain(faults, metrics)
-        summary = _summary(vinfo, metrics, faults)
-    return Report(view=vinfo.used, view_detail=vinfo, clip_quality=q, events=events,
-                  metrics=metrics, faults=faults, chain=links, athlete=athlete, summary=summary)
+        return Report(
+            view=vinfo.used, view_detail=vinfo, clip_quality=q,
+            events=ge.to_events(method) if q.n_steps else Events(method="none: no steps found"),
+            metrics=_withheld_metrics("the clip is unfit for analysis: " + " ".join(q.reasons)),
+            faults=[], chain=[], athlete=athlete,
+            summary=["This clip cannot be analysed: " + " ".join(q.reasons),
+                     "How to film again: " + " ".join(q.advice)])
+    metrics = compute(ctx)
+    faults = rules(metrics, clean.fps_measured, ge.left_right_bias_s)
+    return Report(view=vinfo.used, view_detail=vinfo, clip_quality=q,
+                  events=ge.to_events(method), metrics=metrics, faults=faults,
+                  chain=chain(faults, metrics), athlete=athlete,
+                  summary=_summary(vinfo, metrics, faults))
 
 
 def _summary(v: ViewInfo, metrics: dict[str, Metric], faults: list[Fault]) -> list[str]:
