@@ -436,7 +436,7 @@ def refine_contacts_at_foot_turn(seg: Segment, view: str, contacts: list[Contact
         j = lo + int(np.argmax(w))
         if j <= lo or j >= hi:
             continue  # no turning point inside the window: keep the height's timing
-        t_ic = _belt_catch_time(seg.t, x, speed, j, c.i_ic + after)
+        t_ic = _belt_catch_time(seg.t, x, speed, j, c.i_ic + after, depth=view != "side")
         if t_ic is None or (c.to_s is not None and not (
                 th.CONTACT_TIME_MIN_S <= c.to_s - t_ic <= th.CONTACT_TIME_MAX_S)):
             continue
@@ -463,14 +463,24 @@ def _stance_speed(x: FloatArray, contacts: list[Contact], dt: float) -> float | 
     return med if med > 0 else None
 
 
-def _belt_catch_time(t: FloatArray, x: FloatArray, speed: float, j: int, last: int,
-                     ) -> float | None:
+def _belt_catch_time(t: FloatArray, x: FloatArray, speed: float, j: int, last: int, *,
+                     depth: bool = False) -> float | None:
     """From the forward turning point ``j``, the sub-sample moment the foot's backward speed
-    first reaches ``FOOT_CATCH_SPEED_FRACTION`` of its stance speed (no later than ``last``)."""
+    first reaches ``FOOT_CATCH_SPEED_FRACTION`` of its stance speed (no later than ``last``).
+
+    ``depth``: ``x`` is the pose model's depth (seen from behind or in front). The model
+    barely moves a grounded foot in depth (its stance is nearly flat, then it flips from in
+    front of the pelvis to behind it as the foot lands), so its stance speed understates the
+    belt and half of it is reached as soon as the foot turns: 2.0 frames early on average
+    on the hand-labelled rear clip. There the speed to reach is the larger of the stance
+    speed and the landing's own fastest backward motion (1.5 frames early; synthetic runner
+    unchanged, within one frame)."""
     dt = float(t[1] - t[0])
     back = -np.gradient(x, dt)
-    want = th.FOOT_CATCH_SPEED_FRACTION * speed
     last = min(last, x.size - 1)
+    if depth and last > j:
+        speed = max(speed, float(np.nanmax(back[j : last + 1])))
+    want = th.FOOT_CATCH_SPEED_FRACTION * speed
     k = j
     while k <= last and not back[k] >= want:
         k += 1

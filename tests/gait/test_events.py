@@ -97,3 +97,23 @@ def test_a_long_gap_splits_the_analysis_without_inventing_events(runner: Runner)
     every = r.events.left.initial_contact_s + r.events.right.initial_contact_s
     every += r.events.left.toe_off_s + r.events.right.toe_off_s
     assert not any(5.0 <= t <= 5.6 for t in every)
+
+
+def test_a_landing_seen_in_depth_is_timed_at_its_flip_not_at_the_turn() -> None:
+    """From behind, the pose model holds a grounded foot nearly still in depth and flips it
+    from in front of the pelvis to behind as it lands: half of that flat stance's speed is
+    reached right at the turn; half of the landing's own fastest backward motion, at the
+    flip (labels on the real rear clip: tests/gait/test_real_running.py)."""
+    from backend.gait.events import _belt_catch_time
+
+    t = np.arange(14) / 30.0
+    # Swinging forward to a turn at sample 3, drifting back at the flat stance's pace
+    # (0.1 m/s), the flip (samples 6-8), then the stance.
+    x = np.array([0.10, 0.16, 0.19, 0.200, 0.1967, 0.1933, 0.19, 0.05, -0.10, -0.105, -0.11,
+                  -0.115, -0.12, -0.125])
+    stance_speed = 0.15  # m/s, as measured in mid-stance
+    early = _belt_catch_time(t, x, stance_speed, 3, 12)
+    at_flip = _belt_catch_time(t, x, stance_speed, 3, 12, depth=True)
+    assert early is not None and at_flip is not None
+    assert early * 30 < 4.5  # right after the turn
+    assert 5.5 <= at_flip * 30 <= 7.5  # in the flip, where the foot lands
