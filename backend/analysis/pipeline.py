@@ -61,6 +61,7 @@ def analyse_video(
     view: str = "auto",
     athlete: AthleteInfo | None = None,
     capture_fps: float | None = None,
+    slow_motion_factor: float | None = None,
     person: tuple[float, float] | None = None,
     pictures_dir: Path | None = None,
     overlay_path: Path | None = None,
@@ -72,7 +73,8 @@ def analyse_video(
     """Analyse the running in ``clip``.
 
     ``view`` is rear, front, side or auto; ``capture_fps`` the real capture rate of a
-    slow-motion clip; ``person`` the runner to follow ((x, y) pixels of the upright first
+    slow-motion clip, or ``slow_motion_factor`` how many times slower than life it plays;
+    ``person`` the runner to follow ((x, y) pixels of the upright first
     frame, None to let the pose engine pick). ``pictures_dir`` gets the key frames and the
     stride plot (none drawn without it); ``overlay_path`` the pose drawn over the clip.
     ``progress(fraction, stage)`` follows the whole analysis (and may raise to stop it),
@@ -94,7 +96,8 @@ def analyse_video(
     if on_track is not None:
         on_track(track)
     report_progress(0.9, "analysis")
-    report = analyze(track, view, athlete, capture_fps=capture_fps)
+    report = analyze(track, view, athlete, capture_fps=capture_fps,
+                     slow_motion_factor=slow_motion_factor)
     if on_report is not None:
         on_report(report)
     result = AnalysisResult(track=track, report=report)

@@ -182,6 +182,10 @@ CAPTURE = typer.Option(None, "--capture-fps", min=1.0,
                        help="A slow-motion clip: the frame rate it was filmed at (for example "
                        "240). Times and cadence are then in real seconds; without it a "
                        "slow-motion clip gets its angles but no time-based figures.")
+SLOW = typer.Option(None, "--slow-motion-factor", min=1.0,
+                    help="A slow-motion clip: how many times slower than life it plays (8 for "
+                    "'1/8 speed'), instead of --capture-fps; for phones whose slow-motion clips "
+                    "repeat frames.")
 VIEW = typer.Option(ViewChoice.auto, "--view", case_sensitive=False,
                     help="Where the camera was: rear, front, side, or auto to infer it.")
 OUT = typer.Option(..., "--out", help="Where to write the report JSON.", dir_okay=False)
@@ -201,6 +205,7 @@ def register(app: typer.Typer) -> None:
         leg_length_m: float | None = LEG,
         treadmill_speed_mps: float | None = SPEED,
         capture_fps: float | None = CAPTURE,
+        slow_motion_factor: float | None = SLOW,
     ) -> None:
         """Analyse a saved landmark track: gait events, metrics, faults and the chain reading."""
         from backend.gait import analyze
@@ -215,7 +220,7 @@ def register(app: typer.Typer) -> None:
             track = Track.load(track_path)
         except TrackFormatError as exc:
             raise _fail(f"{exc}\nGive the .npz track written by the pose engine.") from exc
-        report = _analysis(analyze, track, view.value, athlete, capture_fps)
+        report = _analysis(analyze, track, view.value, athlete, capture_fps, slow_motion_factor)
         _write(report, out)
         if pictures is not None:
             _pictures(report, track, pictures)
@@ -236,6 +241,7 @@ def register(app: typer.Typer) -> None:
         leg_length_m: float | None = LEG,
         treadmill_speed_mps: float | None = SPEED,
         capture_fps: float | None = CAPTURE,
+        slow_motion_factor: float | None = SLOW,
     ) -> None:
         """Track the runner in a clip and analyse the running form, in one go."""
         from backend.analysis import analyse_video
@@ -269,7 +275,9 @@ def register(app: typer.Typer) -> None:
             progress, on_frame = pose_progress(clip)
             with progress:
                 result = analyse_video(clip, view=view.value, athlete=athlete,
-                                       capture_fps=capture_fps, pictures_dir=pictures,
+                                       capture_fps=capture_fps,
+                                       slow_motion_factor=slow_motion_factor,
+                                       pictures_dir=pictures,
                                        overlay_path=overlay, frame_progress=on_frame,
                                        on_track=on_track, on_report=on_report)
         except PoseError as exc:
@@ -277,7 +285,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             if stage != "analysis":
                 raise
-            raise _fail(f"--capture-fps: {exc}") from exc  # below the clip's own frame rate
+            raise _fail(_slow_motion_error(exc, slow_motion_factor)) from exc
         except Exception as exc:
             if stage == "analysis" or not is_write_error(exc):
                 raise
@@ -289,10 +297,17 @@ def register(app: typer.Typer) -> None:
         _show(result.report, out)
 
 
+def _slow_motion_error(exc: ValueError, slow_motion_factor: float | None) -> str:
+    """The analysis refused the slow-motion option given: a capture rate below the clip's own
+    frame rate, or both options at once."""
+    return f"{'--slow-motion-factor' if slow_motion_factor is not None else '--capture-fps'}: {exc}"
+
+
 def _analysis(analyze: Any, track: Track, view: str, athlete: AthleteInfo | None,
-              capture_fps: float | None) -> Report:
+              capture_fps: float | None, slow_motion_factor: float | None) -> Report:
     try:
-        report: Report = analyze(track, view, athlete, capture_fps=capture_fps)
-    except ValueError as exc:  # a capture rate below the clip's own frame rate
-        raise _fail(f"--capture-fps: {exc}") from exc
+        report: Report = analyze(track, view, athlete, capture_fps=capture_fps,
+                                 slow_motion_factor=slow_motion_factor)
+    except ValueError as exc:
+        raise _fail(_slow_motion_error(exc, slow_motion_factor)) from exc
     return report

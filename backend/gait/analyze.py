@@ -273,14 +273,26 @@ SLOW_MOTION_TIME_WITHHELD = (
 
 
 def analyze(track: Track, view: str = "auto", athlete: AthleteInfo | None = None,
-            capture_fps: float | None = None) -> Report:
+            capture_fps: float | None = None, slow_motion_factor: float | None = None
+            ) -> Report:
     """The running-form report of ``track``. ``capture_fps`` is the real capture rate of a
-    slow-motion clip (frames per real second), when the athlete knows it.
+    slow-motion clip (frames per real second), when the athlete knows it; or
+    ``slow_motion_factor``, how many times slower than life it plays (8 for "1/8 speed"):
+    what a phone states when its slow-motion clip repeats frames, and its capture rate
+    divided by the playback rate would then not be the slow-down.
 
     Every time in the report is in real seconds: the clip's own time multiplied by
     ``clip_quality.time_scale`` (1 for a clip played at the rate it was filmed)."""
     if view not in ("rear", "front", "side", "auto"):
         raise ValueError(f"view must be rear, front, side or auto, not {view!r}")
+    if slow_motion_factor is not None:
+        if capture_fps is not None:
+            raise ValueError("give the capture rate or the slow-motion factor, not both")
+        if not (math.isfinite(slow_motion_factor) and slow_motion_factor >= 1):
+            raise ValueError(f"the slow-motion factor must be 1 or more (how many times slower "
+                             f"than life the clip plays), not {slow_motion_factor!r}")
+        playback = track.fps_measured if track.n_frames > 1 else track.fps_nominal
+        capture_fps = slow_motion_factor * playback
     if capture_fps is not None:
         return _at_capture_rate(track, view, athlete, capture_fps)
     report = _analyze(track, view, athlete)

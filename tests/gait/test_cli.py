@@ -154,6 +154,17 @@ def test_capture_fps_turns_a_slow_motion_track_into_real_time(tmp_path: Path) ->
     d = json.loads(out.read_text())
     assert d["clip_quality"]["capture_fps"] == 240.0
     assert d["metrics"]["cadence_spm"]["value"] == pytest.approx(166.0, rel=0.02)
+    # Or how many times slower than life it plays.
+    res = run("analyze-track", track, "--view", "side", "--out", out,
+              "--slow-motion-factor", "8")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(out.read_text())
+    assert d["clip_quality"]["time_scale"] == pytest.approx(1 / 8, rel=1e-3)
+    assert d["metrics"]["cadence_spm"]["value"] == pytest.approx(166.0, rel=0.02)
+    res = run("analyze-track", track, "--view", "side", "--out", out,
+              "--slow-motion-factor", "8", "--capture-fps", "240")
+    assert res.returncode == 2
+    assert "--slow-motion-factor" in res.stderr and "not both" in res.stderr
     # A capture rate below the clip's own rate is a clear error, not a traceback.
     res = run("analyze-track", track, "--view", "side", "--out", out, "--capture-fps", "10")
     assert res.returncode == 2

@@ -201,6 +201,23 @@ def test_capture_rate_gives_the_real_cadence(slow_runner: tuple[Track, float]) -
     assert r.metrics["ground_contact_ms"].value is not None  # 240 fps: contact times hold
 
 
+def test_slow_motion_factor_gives_the_real_cadence(slow_runner: tuple[Track, float]) -> None:
+    """Played 8 times slower than life: the factor alone gives real time, the same report as
+    its capture rate; it cannot be given with a capture rate nor below 1."""
+    track, truth = slow_runner
+    r = analyze(track, "side", slow_motion_factor=8.0)
+    q = r.clip_quality
+    assert q.fit and q.slow_motion and not q.needs_capture_fps
+    assert q.time_scale == pytest.approx(1 / 8, rel=1e-3)
+    assert r.metrics["cadence_spm"].value == pytest.approx(truth, rel=0.02)
+    by_rate = analyze(track, "side", capture_fps=8.0 * track.fps_measured)
+    assert r.metrics["cadence_spm"].value == by_rate.metrics["cadence_spm"].value
+    with pytest.raises(ValueError, match="not both"):
+        analyze(track, "side", capture_fps=240.0, slow_motion_factor=8.0)
+    with pytest.raises(ValueError, match="1 or more"):
+        analyze(track, "side", slow_motion_factor=0.5)
+
+
 def test_capture_rate_below_the_playback_rate_is_refused(
         slow_runner: tuple[Track, float]) -> None:
     with pytest.raises(ValueError, match="below the clip's own frame rate"):

@@ -65,11 +65,12 @@ def test_treadmill_clip_cadence_matches_the_pixels(track_of: object, name: str,
 @pytest.mark.parametrize(("name", "within_frames", "median_frames"), [
     # The hand labels' own uncertainty is 1 frame from the side, 2 from behind. Contacts timed
     # by height alone came 1.3-3.3 frames after the labels from the side and 3.3-5.4 from
-    # behind; timed by the foot's fore-aft motion, 0.9-2.3 from the side and 0.9-2.9 before
-    # them from behind (the pose model's depth turns early). The issue's two frames hold for
-    # 9 of 10 side contacts and 4 of 10 rear ones (docs/gait.md, "Real footage").
+    # behind; timed by the foot's fore-aft motion, 0.9-2.3 from the side and 0.4-2.4 before
+    # them from behind (0.9-2.9 before the depth's flat stance was allowed for). The issue's
+    # two frames hold for 9 of 10 contacts of each clip (docs/gait.md, "Real footage"); the
+    # bounds leave room for another CPU's numerics.
     ("side_treadmill_barefoot.mov", 3.0, 2.0),
-    ("rear_treadmill_barefoot.mov", 3.5, 2.5),
+    ("rear_treadmill_barefoot.mov", 3.0, 2.0),
 ])
 def test_every_hand_labelled_contact_is_found_on_its_own_foot(
         track_of: object, name: str, within_frames: float, median_frames: float) -> None:
@@ -147,3 +148,7 @@ def test_slow_motion_clip_gives_the_pixels_cadence_once_its_rate_is_given(
     assert q.fit and q.slow_motion and not q.needs_capture_fps, q.reasons
     truth = factor * TRUTH[name]["clip_time_cadence_spm"]
     assert r.metrics["cadence_spm"].value == pytest.approx(truth, rel=0.02)
+    # The clip repeats one frame in three: its camera's own rate (200 fps) over the playback
+    # rate is not the slow-down, but the factor "10x" is.
+    by_factor = analyze(track, "auto", slow_motion_factor=factor)
+    assert by_factor.metrics["cadence_spm"].value == pytest.approx(truth, rel=0.02)
