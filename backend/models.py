@@ -6,6 +6,7 @@ from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric, Cl
 from backend.coaching.models import CoachInvite, CoachLink
 from backend.core.db import metadata
 from backend.jobs.models import AnalysisJob, PeriodicTaskRun
+from backend.notifications.models import Notification, NotificationPreference, PushSubscription
 from backend.training.models import (
     CalendarFeed,
     CoachFlagEntry,
@@ -28,8 +29,11 @@ __all__ = [
     "CoachInvite",
     "CoachLink",
     "MissedWeekCheck",
+    "Notification",
+    "NotificationPreference",
     "PeriodicTaskRun",
     "PlanVersion",
+    "PushSubscription",
     "SessionLogEntry",
     "SetLogEntry",
     "User",

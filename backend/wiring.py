@@ -14,7 +14,10 @@ from backend.jobs.runtime import JobRuntime
 
 def install() -> None:
     """Register every domain's tasks and subscribe the flows (idempotent)."""
-    import backend.clips.tasks  # noqa: F401  (registers the analysis and the clean-ups)
+    # Importing each tasks.py registers its tasks: the analysis and the upload clean-ups;
+    # the push sweep and the weekly plan notification.
+    import backend.clips.tasks
+    import backend.notifications.tasks  # noqa: F401
     from backend import flows
 
     flows.install()

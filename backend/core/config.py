@@ -55,6 +55,21 @@ class Settings(BaseSettings):
         description="The web app (its dist/ when built, else public/); defaults to the "
         "frontend/ folder of a source checkout, if there is one (the Docker image sets it).")
 
+    # Notifications (Web Push with VAPID).
+    vapid_private_key: str | None = Field(
+        default=None,
+        description="The VAPID private key (EC P-256, PEM); unset, one is made on first use "
+        "and kept in the data dir (every process and machine must share it).")
+    vapid_subject: str = Field(
+        default="mailto:notifications@stridelab.invalid",
+        description="Who push services may contact about our pushes (mailto: or https: URL).")
+    push_interval_s: float = Field(default=5.0, gt=0,
+                                   description="How often due notifications are pushed.")
+    weekly_check_interval_s: float = Field(
+        default=300.0, gt=0,
+        description="How often the weekly plan notification looks for athletes whose weekday "
+        "and time have come.")
+
     # Clips: what an upload may be.
     max_upload_mb: int = 300
     max_clip_duration_s: float = 90.0

@@ -18,9 +18,10 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from backend.accounts.models import Role
+from backend.accounts.models import Role, User
 from backend.accounts.service import create_user
 from backend.core.config import Settings
+from backend.notifications import service as notifications
 from tests.clips.media import make_clip
 from tests.clips.seed import seed_analysed_clip
 from tests.conftest import Accounts
@@ -120,6 +121,19 @@ MATRIX: dict[tuple[str, str], Rule] = {
         **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
         content=b"x" * 100),
     ("DELETE", "/api/v1/uploads/{uuid}"): Rule(frozenset({"athlete"}), headers=TUS),
+    # Notifications: everyone has their own feed, devices and preferences; a notification or
+    # a subscription is reached by its owner alone. The VAPID key is public by design.
+    ("GET", "/api/v1/push/public-key"): Rule(PUBLIC),
+    ("POST", "/api/v1/push/subscriptions"): Rule(ANY_USER, body={
+        "endpoint": "https://push.example.com/send/matrix",
+        "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1X"
+                           "V1ZuOXdSnjK6mJPyYdKVJQ", "auth": "tBHItJI5svbpez7KI4CCXg"}}),
+    ("DELETE", "/api/v1/push/subscriptions/{subscription_id}"): Rule(frozenset({"athlete"})),
+    ("GET", "/api/v1/notifications"): Rule(ANY_USER),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): Rule(frozenset({"athlete"})),
+    ("POST", "/api/v1/notifications/read-all"): Rule(ANY_USER),
+    ("GET", "/api/v1/notifications/preferences"): Rule(ANY_USER),
+    ("PUT", "/api/v1/notifications/preferences"): Rule(ANY_USER, body={"no_quiet_hours": True}),
 }
 
 
@@ -186,7 +200,19 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
     # The athlete's analysed clip and unfinished resumable upload.
     seeded = seed_analysed_clip(engine, settings, int(world["athlete"]["id"]), tmp_path)
     upload_id = await _new_upload(client, world["athlete"]["headers"])
-    params = {"athlete_id": str(world["athlete"]["id"]), "code": code,
+    device = await client.post("/api/v1/push/subscriptions", headers=world["athlete"]["headers"],
+                               json=MATRIX[("POST", "/api/v1/push/subscriptions")].body)
+    with Session(engine) as session:
+        athlete_user = session.get(User, int(world["athlete"]["id"]))
+        assert athlete_user is not None
+        note = notifications.notify(session, athlete_user, notifications.Kind.analysis,
+                                    "Your clip is analysed", "No fault found.", "/clips/1")
+        assert note is not None
+        session.commit()
+        notification_id = note.id
+    params = {"subscription_id": str(device.json()["id"]),
+              "notification_id": str(notification_id),
+              "athlete_id": str(world["athlete"]["id"]), "code": code,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
               "token": feed["token"], "clip_id": str(seeded.clip_id), "name": seeded.keyframe,
               "uuid": upload_id}

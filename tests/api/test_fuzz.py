@@ -35,9 +35,10 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from backend.accounts.models import Role
+from backend.accounts.models import Role, User
 from backend.accounts.service import create_user
 from backend.core.config import Settings
+from backend.notifications import service as notifications
 from tests.clips.seed import seed_analysed_clip
 
 # Examples per operation and role, over the three passes: ~45 operations x 4 roles x 2
@@ -99,7 +100,20 @@ def seed_world(client: asgi.ASGIClient, engine: Engine, settings: Settings,
     upload = client.post("/api/v1/uploads", headers={
         **athlete, **TUS, "Upload-Length": "1000", "Upload-Metadata": UPLOAD_METADATA})
     assert upload.status_code == 201, upload.text
-    params = {"athlete_id": str(me["id"]), "code": fresh_code,
+    device = _ok(client.post("/api/v1/push/subscriptions", headers=athlete, json={
+        "endpoint": "https://push.example.com/send/fuzz",
+        "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1X"
+                           "V1ZuOXdSnjK6mJPyYdKVJQ", "auth": "tBHItJI5svbpez7KI4CCXg"}}), 201)
+    with Session(engine) as session:
+        user = session.get(User, int(me["id"]))
+        assert user is not None
+        note = notifications.notify(session, user, notifications.Kind.analysis,
+                                    "Your clip is analysed", "No fault found.", "/clips/1")
+        assert note is not None
+        session.commit()
+        notification_id = str(note.id)
+    params = {"subscription_id": str(device["id"]), "notification_id": notification_id,
+              "athlete_id": str(me["id"]), "code": fresh_code,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
               "token": feed["token"], "clip_id": str(seeded.clip_id), "name": seeded.keyframe,
               "uuid": upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1]}

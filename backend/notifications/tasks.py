@@ -1,0 +1,47 @@
+"""The notifications' periodic tasks: the push sweep (due notifications to devices) and the
+weekly plan notification (athletes whose weekday and time have come in their time zone)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+
+from backend.core.db import session_scope
+from backend.core.time import utcnow
+from backend.jobs.registry import registry
+from backend.notifications import service, weekly
+
+if TYPE_CHECKING:
+    from backend.jobs.runtime import JobRuntime
+
+# Not at start: a process starting takes its turn through the periodic lease like any other
+# run, so two processes starting together never push the same notification twice.
+
+
+@registry.periodic("notifications.push", every=lambda s: s.push_interval_s, at_start=False)
+def push_notifications(runtime: JobRuntime) -> dict[str, Any]:
+    with session_scope(runtime.engine) as session:
+        return vars(service.push_due(session, runtime.settings))
+
+
+@registry.periodic("notifications.weekly_plan", every=lambda s: s.weekly_check_interval_s,
+                   at_start=False)
+def weekly_plan_notifications(runtime: JobRuntime) -> int:
+    return send_weekly_plans(runtime.engine)
+
+
+def send_weekly_plans(engine: Engine, now: datetime | None = None) -> int:
+    """Notify every athlete whose weekly moment has come; how many were notified (``now``:
+    the clock, for the tests)."""
+    now = service.as_utc(now or utcnow())
+    sent = 0
+    with session_scope(engine) as session:
+        for athlete, key in service.weekly_due(session, now):
+            zone = service.zone_of(session, athlete)
+            local = now.astimezone(zone)
+            title, body = weekly.weekly_message(session, athlete, local.date())
+            if service.send_weekly(session, athlete, key, title, body, now) is not None:
+                sent += 1
+    return sent
