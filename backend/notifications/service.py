@@ -387,6 +387,32 @@ def send_weekly(session: Session, user: User, key: str, title: str, body: str,
                   now=now)
 
 
+# The morning reminder of a session day comes at this local time (or when the quiet hours
+# end, if later).
+SESSION_DAY_AT = time(7, 0)
+
+
+def session_day_due(session: Session, now: datetime | None = None
+                    ) -> list[tuple[User, date]]:
+    """Athletes who turned the session-day reminder on and whose local morning has come;
+    with their local date (the caller checks that a session is planned that day)."""
+    now = as_utc(now or utcnow())
+    prefs = session.exec(select(NotificationPreference)).all()
+    wanted = [p.user_id for p in prefs if Kind.session_day.value not in p.muted_kinds]
+    out: list[tuple[User, date]] = []
+    for user in users_by_id(session, wanted).values():
+        if user.role != Role.athlete.value or not user.is_active:
+            continue
+        zone = zone_of(session, user)
+        local = now.astimezone(zone)
+        pref = next(p for p in prefs if p.user_id == user.pk)
+        at = max(SESSION_DAY_AT, pref.quiet_end or SESSION_DAY_AT)
+        start = datetime.combine(local.date(), at)
+        if start <= local.replace(tzinfo=None) < start + WEEKLY_CATCH_UP / 2:
+            out.append((user, local.date()))
+    return out
+
+
 def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
     wanted = sorted(set(ids))
     if not wanted:

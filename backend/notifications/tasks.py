@@ -29,7 +29,7 @@ def push_notifications(runtime: JobRuntime) -> dict[str, Any]:
 @registry.periodic("notifications.weekly_plan", every=lambda s: s.weekly_check_interval_s,
                    at_start=False)
 def weekly_plan_notifications(runtime: JobRuntime) -> int:
-    return send_weekly_plans(runtime.engine)
+    return send_weekly_plans(runtime.engine) + send_session_day_reminders(runtime.engine)
 
 
 def send_weekly_plans(engine: Engine, now: datetime | None = None) -> int:
@@ -43,5 +43,20 @@ def send_weekly_plans(engine: Engine, now: datetime | None = None) -> int:
             local = now.astimezone(zone)
             title, body = weekly.weekly_message(session, athlete, local.date())
             if service.send_weekly(session, athlete, key, title, body, now) is not None:
+                sent += 1
+    return sent
+
+
+def send_session_day_reminders(engine: Engine, now: datetime | None = None) -> int:
+    """The morning reminder of each planned strength session, for athletes who want it."""
+    sent = 0
+    with session_scope(engine) as session:
+        for athlete, day in service.session_day_due(session, now):
+            message = weekly.session_day_reminder(session, athlete, day)
+            if message is None:
+                continue
+            title, body, key = message
+            if service.notify(session, athlete, service.Kind.session_day, title, body, "/plan",
+                              dedupe_key=f"session_day:{key}", now=now) is not None:
                 sent += 1
     return sent

@@ -41,6 +41,27 @@ def summary(plan: planner.Plan, today: date) -> tuple[str, str]:
     return title, body
 
 
+def session_day_message(plan: planner.Plan, day: date) -> tuple[str, str, str] | None:
+    """(title, body, session key) of the session planned on ``day``; None on a rest day."""
+    planned = next((s for s in plan.sessions if s.date == day), None)
+    if planned is None:
+        return None
+    week = next((w for w in plan.weeks if w.start <= day <= w.end), None)
+    exercises = ", ".join(f"{e.name} L{e.level}" for e in planned.exercises if e.kind == "core")
+    body = f"About {round(planned.estimated_minutes)} min: {exercises}."
+    if week is not None:
+        body = f"{body} Cue of the week: {week.cue_of_week.text}."
+    return "Strength session today", body, planned.session_key
+
+
+def session_day_reminder(session: Session, athlete: User, day: date
+                         ) -> tuple[str, str, str] | None:
+    row = training.current_version(session, athlete.pk)
+    if row is None:
+        return None
+    return session_day_message(planner.Plan.from_dict(row.data), day)
+
+
 def weekly_message(session: Session, athlete: User, today: date) -> tuple[str, str]:
     row = training.current_version(session, athlete.pk)
     if row is None:

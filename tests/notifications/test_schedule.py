@@ -119,3 +119,32 @@ async def test_a_missed_moment_is_caught_up_within_a_day_not_later(
     assert send_weekly_plans(engine, _utc(2027, 1, 6, 12, 0)) == 0
     assert send_weekly_plans(engine, _utc(2027, 1, 11, 8, 0)) == 2
     assert [k for k, _ in _weekly(engine)[other["id"]]] == ["weekly_plan:2027-W02"]
+
+
+async def test_session_day_reminders_come_on_session_mornings_to_those_who_want_them(
+        client: httpx.AsyncClient, accounts: Accounts, engine: Engine) -> None:
+    from datetime import date, time
+
+    from backend.notifications.tasks import send_session_day_reminders
+
+    athlete = await _athlete(client, accounts, "UTC", 0, "08:00")
+    plan = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
+    first = plan["weeks"][0]["sessions"][0]
+    day = date.fromisoformat(first["date"])
+    morning = datetime.combine(day, time(7, 5), tzinfo=UTC)
+    # Off by default.
+    assert send_session_day_reminders(engine, morning) == 0
+    resp = await client.put("/api/v1/notifications/preferences", headers=athlete["headers"],
+                            json={"kinds": {"session_day": True}, "no_quiet_hours": True})
+    assert resp.status_code == 200
+    assert send_session_day_reminders(engine, morning - timedelta(minutes=10)) == 0  # 06:55
+    assert send_session_day_reminders(engine, morning) == 1
+    assert send_session_day_reminders(engine, morning + timedelta(hours=1)) == 0  # once
+    rest_day = day + timedelta(days=1)
+    assert not any(s["date"] == rest_day.isoformat() for w in plan["weeks"]
+                   for s in w["sessions"])
+    assert send_session_day_reminders(
+        engine, datetime.combine(rest_day, time(7, 5), tzinfo=UTC)) == 0
+    feed = (await client.get("/api/v1/notifications", headers=athlete["headers"])).json()
+    assert [n["title"] for n in feed["items"]] == ["Strength session today"]
+    assert "Cue of the week: " in feed["items"][0]["body"]
