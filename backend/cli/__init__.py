@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from backend.cli import core, gait, jobs, models, pose
+from backend.cli import backup, core, gait, jobs, models, pose
 
 app = typer.Typer(
     name="stridelab",
@@ -17,3 +17,4 @@ models.register(app)
 jobs.register(app)
 pose.register(app)
 gait.register(app)
+backup.register(app)
