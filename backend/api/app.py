@@ -19,6 +19,7 @@ import backend
 import backend.models  # every table in the metadata (the export reads them all)
 from backend.accounts.router import auth_router, users_router
 from backend.admin.router import admin_router
+from backend.api.security import SecurityHeaders
 from backend.clips.router import clips_router, coach_clips_router, export_router, uploads_router
 from backend.clips.storage import get_storage
 from backend.clips.tus import CLIP_ID_HEADER, build_tus_router
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.engine = engine or get_engine()
     app.state.jobs = job_runtime(settings, app.state.engine)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
