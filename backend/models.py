@@ -1,7 +1,7 @@
 """Every table of the application, imported in one place so the metadata is complete
 (alembic autogenerate, tests, and anything that creates the schema read it from here)."""
 
-from backend.accounts.models import AthleteProfile, User
+from backend.accounts.models import AthleteProfile, AuthSession, PasswordReset, User
 from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric, ClipUpload
 from backend.coaching.models import CoachInvite, CoachLink
 from backend.core.db import metadata
@@ -20,6 +20,7 @@ __all__ = [
     "AnalysisJob",
     "AnalysisReport",
     "AthleteProfile",
+    "AuthSession",
     "CalendarFeed",
     "Clip",
     "ClipFault",
@@ -31,6 +32,7 @@ __all__ = [
     "MissedWeekCheck",
     "Notification",
     "NotificationPreference",
+    "PasswordReset",
     "PeriodicTaskRun",
     "PlanVersion",
     "PushSubscription",

@@ -6,16 +6,18 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from backend.accounts import sessions
 from backend.accounts.models import Role, User
-from backend.core.deps import SessionDep, TokenSubject, require_role
+from backend.core.deps import SessionDep, TokenClaimsDep, require_role
 from backend.core.errors import AuthenticationError
 
 
-def get_current_user(session: SessionDep, user_id: TokenSubject) -> User:
-    user = session.get(User, user_id)
+def get_current_user(session: SessionDep, claims: TokenClaimsDep) -> User:
+    user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise AuthenticationError("This account no longer exists or is disabled.",
                                   code="invalid_token")
+    sessions.check(session, claims.session_id, claims.user_id)
     return user
 
 

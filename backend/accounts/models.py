@@ -67,3 +67,34 @@ class AthleteProfile(SQLModel, table=True):
     height_cm: float | None = Field(default=None)
     onboarded_at: datetime | None = Field(default=None)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """One login (a device): its access tokens carry its id, its refresh token is kept as a
+    digest and rotated at each use. Revoking it (logout, password change, a disabled
+    account) ends its access tokens at their next request."""
+
+    __tablename__ = "auth_session"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    refresh_digest: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = Field(default=None)
+    revoked_reason: str | None = Field(default=None, max_length=32)
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A password-reset token sent by email, kept as a digest; used once, short-lived."""
+
+    __tablename__ = "password_reset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_digest: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = Field(default=None)

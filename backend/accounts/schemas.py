@@ -53,7 +53,33 @@ class RegisterRequest(BaseModel):
 class Token(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
-    expires_in: int = Field(description="Seconds until the token expires.")
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str = Field(description="Gets new tokens (POST /api/v1/auth/refresh) once "
+                               "the access token expires; used up by each refresh.")
+    refresh_expires_in: int = Field(description="Seconds the login lasts without a refresh.")
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=10, max_length=200)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256,
+                              description="At least 10 characters, not a common password.")
+
+
+class PasswordResetRequest(BaseModel):
+    email: EmailStr
+
+
+class PasswordResetConfirm(BaseModel):
+    token: str = Field(min_length=10, max_length=200, description="From the reset email.")
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class Accepted(BaseModel):
+    detail: str
 
 
 class UserPublic(BaseModel):
@@ -64,6 +90,7 @@ class UserPublic(BaseModel):
     role: str
     display_name: str
     time_zone: str
+    is_active: bool = Field(description="False: disabled by an admin (cannot log in).")
     created_at: datetime
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
 from sqlmodel import col, select
 
+from backend.accounts import sessions
 from backend.accounts.dependencies import AdminUser
 from backend.accounts.models import User
 from backend.accounts.schemas import UserPublic
-from backend.core.deps import MAX_OFFSET, SessionDep
-from backend.core.errors import ERROR_RESPONSES
+from backend.core.deps import MAX_ID, MAX_OFFSET, SessionDep
+from backend.core.errors import ERROR_RESPONSES, InvalidInputError, NotFoundError
 
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=ERROR_RESPONSES)
 
@@ -23,3 +25,24 @@ def list_users(
 ) -> list[UserPublic]:
     users = session.exec(select(User).order_by(col(User.id)).offset(offset).limit(limit)).all()
     return [UserPublic.model_validate(u) for u in users]
+
+
+class UserStatus(BaseModel):
+    is_active: bool
+
+
+@admin_router.patch("/users/{user_id}", response_model=UserPublic,
+                    summary="Disable or enable an account (its logins end when disabled)")
+def set_user_status(body: UserStatus, admin: AdminUser, session: SessionDep,
+                    user_id: int = Path(ge=1, le=MAX_ID)) -> UserPublic:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("No such account.", code="user_not_found")
+    if user.id == admin.id and not body.is_active:
+        raise InvalidInputError("You cannot disable your own account.",
+                                code="cannot_disable_self")
+    user.is_active = body.is_active
+    session.add(user)
+    if not body.is_active:
+        sessions.revoke_all(session, user_id, "account_disabled")
+    return UserPublic.model_validate(user)

@@ -34,7 +34,20 @@ class Settings(BaseSettings):
         "Use postgresql+psycopg://user:pass@host/db for PostgreSQL.",
     )
     secret_key: str | None = None
-    access_token_expire_minutes: int = 60 * 24 * 7
+    access_token_expire_minutes: int = Field(
+        default=30, ge=1, description="Access tokens are short-lived; the app renews them "
+        "with its refresh token (POST /api/v1/auth/refresh).")
+    refresh_token_expire_days: int = Field(
+        default=30, ge=1, description="A login lasts this long without use; each refresh "
+        "rotates its refresh token.")
+    register_max_per_hour: int = Field(
+        default=20, ge=1, description="Accounts one client address may create in an hour.")
+    smtp_url: str | None = Field(
+        default=None, description="smtp://user:pass@host:port (smtps:// for TLS) for the "
+        "password-reset emails; unset, they are written to <data dir>/outbox/ instead.")
+    mail_from: str = "StrideLab <no-reply@stridelab.invalid>"
+    public_url: str = Field(default="http://127.0.0.1:8000",
+                            description="Where people reach the app (links in emails).")
     jwt_algorithm: str = "HS256"
 
     # Login throttling: failed attempts per (account, client) inside the window.

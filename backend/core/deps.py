@@ -10,6 +10,7 @@ is whatever object has a ``role``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
@@ -51,20 +52,29 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_token_subject(settings: SettingsDep,
-                      token: Annotated[str | None, Depends(oauth2_scheme)]) -> int:
-    """The user id a valid access token was issued to (401 without one)."""
+@dataclass(frozen=True)
+class TokenClaims:
+    """Who a valid access token was issued to, and in which login session."""
+
+    user_id: int
+    session_id: str
+
+
+def get_token_claims(settings: SettingsDep,
+                     token: Annotated[str | None, Depends(oauth2_scheme)]) -> TokenClaims:
+    """The claims of a valid access token (401 without one). Whether its session is still
+    open is the accounts domain's to check (``accounts.dependencies``)."""
     if not token:
         raise AuthenticationError()
     payload = decode_access_token(token, settings)
     try:
-        return int(payload["sub"])
+        return TokenClaims(int(payload["sub"]), str(payload["sid"]))
     except (TypeError, ValueError) as exc:
         raise AuthenticationError("Invalid access token: log in again.",
                                   code="invalid_token") from exc
 
 
-TokenSubject = Annotated[int, Depends(get_token_subject)]
+TokenClaimsDep = Annotated[TokenClaims, Depends(get_token_claims)]
 
 
 def release_connection(session: Session) -> None:

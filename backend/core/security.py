@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import threading
 import time
 from collections import defaultdict, deque
@@ -49,11 +51,15 @@ def verify_password(password: str, hashed: str) -> tuple[bool, str | None]:
     return password_hash.verify_and_update(password, hashed)
 
 
-def create_access_token(subject: str, settings: Settings, *, role: str) -> tuple[str, int]:
+def create_access_token(subject: str, settings: Settings, *, role: str,
+                        session_id: str) -> tuple[str, int]:
+    """A short-lived access token of the login session ``session_id`` (``sid``): revoking
+    the session (logout, a password change, a disabled account) ends its tokens at once."""
     expires_in = settings.access_token_expire_minutes * 60
     now = datetime.now(UTC)
     payload = {
         "sub": subject,
+        "sid": session_id,
         "role": role,
         "iat": now,
         "exp": now + timedelta(seconds=expires_in),
@@ -67,7 +73,7 @@ def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
     try:
         payload: dict[str, Any] = jwt.decode(
             token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "sid"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise AuthenticationError("Access token expired: log in again.",
@@ -115,3 +121,28 @@ class LoginThrottle:
     def reset(self, key: str) -> None:
         with self._lock:
             self._failures.pop(key, None)
+
+
+def new_secret_token() -> str:
+    """A random token to hand out once (refresh, password reset); only its digest is kept."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class RateLimiter:
+    """At most ``limit`` events per key in a sliding window (in-process, like LoginThrottle)."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self._throttle = LoginThrottle(limit, window_s)
+
+    def hit(self, key: str) -> int:
+        """Count an event; the seconds to wait when over the limit (the event not counted),
+        else 0."""
+        wait = self._throttle.retry_after_s(key)
+        if wait:
+            return wait
+        self._throttle.record_failure(key)
+        return 0

@@ -49,13 +49,13 @@ async def test_garbage_and_expired_tokens_are_401(client: httpx.AsyncClient,
     assert resp.json()["code"] == "invalid_token"
     user = await accounts.register()
     past = datetime.now(UTC) - timedelta(hours=2)
-    expired = jwt.encode({"sub": str(user["id"]), "typ": "access", "iat": past,
-                          "exp": past + timedelta(minutes=1)}, settings.jwt_secret,
+    expired = jwt.encode({"sub": str(user["id"]), "sid": "0" * 32, "typ": "access",
+                          "iat": past, "exp": past + timedelta(minutes=1)}, settings.jwt_secret,
                          algorithm="HS256")
     resp = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {expired}"})
     assert resp.status_code == 401
     assert resp.json()["code"] == "token_expired"
-    forged = jwt.encode({"sub": str(user["id"]), "typ": "access",
+    forged = jwt.encode({"sub": str(user["id"]), "sid": "0" * 32, "typ": "access",
                          "exp": datetime.now(UTC) + timedelta(hours=1)},
                         "some-other-secret-that-is-long-enough", algorithm="HS256")
     resp = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {forged}"})

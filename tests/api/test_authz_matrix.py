@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from backend.accounts import sessions
 from backend.accounts.models import Role, User
 from backend.accounts.service import create_user
 from backend.core.config import Settings
@@ -66,6 +67,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # Any athlete holding a valid code may accept it: the code is the credential.
     ("POST", "/api/v1/invites/{code}/accept"): Rule(ATHLETES),
     ("GET", "/api/v1/admin/users"): Rule(frozenset({"admin"})),
+    ("PATCH", "/api/v1/admin/users/{user_id}"): Rule(frozenset({"admin"}),
+                                                    body={"is_active": True}),
+    # Login sessions: a refresh or reset token is the credential, whoever holds it; logging
+    # out and changing the password are anyone's own (run last: logout ends the caller's
+    # login).
+    ("POST", "/api/v1/auth/refresh"): Rule(PUBLIC),
+    ("POST", "/api/v1/auth/logout"): Rule(ANY_USER),
+    ("POST", "/api/v1/auth/password-reset"): Rule(PUBLIC, body={"email": "nobody@example.com"}),
+    ("POST", "/api/v1/auth/password-reset/confirm"): Rule(PUBLIC),
+    ("POST", "/api/v1/users/me/password"): Rule(ANY_USER),
     # Plans: athletes reach their own plan; "/me"-style routes cannot name someone else's.
     ("GET", "/api/v1/plans/current"): Rule(ATHLETES),
     ("GET", "/api/v1/plans/current/versions"): Rule(ATHLETES),
@@ -210,7 +221,19 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
         assert note is not None
         session.commit()
         notification_id = note.id
-    params = {"subscription_id": str(device.json()["id"]),
+    # Credentials that are tokens in a body: a login's refresh token, a password reset's.
+    refresh_token = (await client.post("/api/v1/auth/token", data={
+        "username": "admin@example.com", "password": "admin-pass-phrase-1"})).json()[
+        "refresh_token"]
+    with Session(engine) as session:
+        # Of an account outside the callers: the reset ends that account's logins.
+        create_user(session, email="reset-target@example.com", password="a-long-passphrase-3",
+                    role=Role.athlete, display_name="Reset target")
+        found = sessions.start_password_reset(session, "reset-target@example.com")
+        assert found is not None
+        reset_token = found[1]
+        session.commit()
+    params = {"subscription_id": str(device.json()["id"]), "user_id": str(world["athlete"]["id"]),
               "notification_id": str(notification_id),
               "athlete_id": str(world["athlete"]["id"]), "code": code,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
@@ -218,7 +241,8 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
               "uuid": upload_id}
     failures = []
     # Routes that change the links run last, so they do not change what the others see.
-    ordered = sorted(MATRIX.items(), key=lambda kv: (kv[0][0] == "DELETE" or "accept" in kv[0][1],
+    ordered = sorted(MATRIX.items(), key=lambda kv: (kv[0][1] == "/api/v1/auth/logout",
+                                                     kv[0][0] == "DELETE" or "accept" in kv[0][1],
                                                      "accept" in kv[0][1]))
     for (method, path), rule in ordered:
         url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
@@ -229,6 +253,14 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
                               "display_name": "New"}
         elif path == "/api/v1/auth/token":
             kwargs["data"] = {"username": "admin@example.com", "password": "admin-pass-phrase-1"}
+        elif path == "/api/v1/auth/refresh":
+            kwargs["json"] = {"refresh_token": refresh_token}
+        elif path == "/api/v1/auth/password-reset/confirm":
+            kwargs["json"] = {"token": reset_token, "new_password": "a-new-long-passphrase-9"}
+        elif path == "/api/v1/users/me/password":
+            current = world[caller].get("password", "admin-pass-phrase-1")
+            kwargs["json"] = {"current_password": current,
+                              "new_password": "another-long-passphrase-7"}
         elif rule.body is not None:
             kwargs["json"] = rule.body
         elif rule.upload:

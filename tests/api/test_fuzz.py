@@ -113,6 +113,7 @@ def seed_world(client: asgi.ASGIClient, engine: Engine, settings: Settings,
         session.commit()
         notification_id = str(note.id)
     params = {"subscription_id": str(device["id"]), "notification_id": notification_id,
+              "user_id": str(me["id"]),
               "athlete_id": str(me["id"]), "code": fresh_code,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
               "token": feed["token"], "clip_id": str(seeded.clip_id), "name": seeded.keyframe,
@@ -153,11 +154,12 @@ def with_nul(value: Any) -> Any:
     return value
 
 
-def _order(item: tuple[str, str]) -> tuple[bool, bool, str, str]:
+def _order(item: tuple[str, str]) -> tuple[bool, bool, bool, str, str]:
     # What removes seeded rows or links (deleting the clip, leaving the coach, accepting an
-    # invite) runs last, so the other operations still find them.
+    # invite) runs last, so the other operations still find them; logging out (which ends
+    # the fuzzing account's login) after everything.
     method, path = item
-    return method == "DELETE", "accept" in path, path, method
+    return path.endswith("/auth/logout"), method == "DELETE", "accept" in path, path, method
 
 
 def fuzz_operation(operation: Any, client: asgi.ASGIClient, headers: dict[str, str],
