@@ -4,6 +4,7 @@
 from backend.accounts.models import AthleteProfile, AuthSession, PasswordReset, User
 from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric, ClipUpload
 from backend.coaching.models import CoachInvite, CoachLink
+from backend.core.audit import AuditEvent
 from backend.core.db import metadata
 from backend.jobs.models import AnalysisJob, PeriodicTaskRun
 from backend.notifications.models import Notification, NotificationPreference, PushSubscription
@@ -20,6 +21,7 @@ __all__ = [
     "AnalysisJob",
     "AnalysisReport",
     "AthleteProfile",
+    "AuditEvent",
     "AuthSession",
     "CalendarFeed",
     "Clip",

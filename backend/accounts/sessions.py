@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import AuthSession, PasswordReset, User
+from backend.core import audit
 from backend.core.config import Settings
 from backend.core.errors import AuthenticationError, InvalidInputError
 from backend.core.security import (
@@ -123,6 +124,7 @@ def change_password(session: Session, user: User, current: str, new: str,
     check_password_policy(new, email=user.email)
     user.hashed_password = hash_password(new)
     session.add(user)
+    audit.record(session, "password_changed", actor_id=user.pk, subject_user_id=user.pk)
     return revoke_all(session, user.pk, "password_changed", keep=keep_session)
 
 
@@ -154,5 +156,6 @@ def finish_password_reset(session: Session, token: str, new: str) -> User:
     user.hashed_password = hash_password(new)
     row.used_at = utcnow()
     session.add_all([user, row])
+    audit.record(session, "password_reset", actor_id=user.pk, subject_user_id=user.pk)
     revoke_all(session, user.pk, "password_reset")
     return user

@@ -10,6 +10,7 @@ from backend.accounts import sessions
 from backend.accounts.dependencies import AdminUser
 from backend.accounts.models import User
 from backend.accounts.schemas import UserPublic
+from backend.core import audit
 from backend.core.deps import MAX_ID, MAX_OFFSET, SessionDep
 from backend.core.errors import ERROR_RESPONSES, InvalidInputError, NotFoundError
 
@@ -43,6 +44,8 @@ def set_user_status(body: UserStatus, admin: AdminUser, session: SessionDep,
                                 code="cannot_disable_self")
     user.is_active = body.is_active
     session.add(user)
+    audit.record(session, "account_enabled" if body.is_active else "account_disabled",
+                 actor_id=admin.pk, subject_user_id=user_id)
     if not body.is_active:
         sessions.revoke_all(session, user_id, "account_disabled")
     return UserPublic.model_validate(user)

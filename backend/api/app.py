@@ -24,6 +24,7 @@ from backend.clips.router import clips_router, coach_clips_router, export_router
 from backend.clips.storage import get_storage
 from backend.clips.tus import CLIP_ID_HEADER, build_tus_router
 from backend.coaching.router import coach_router, invites_router, my_coach_router
+from backend.core import logs
 from backend.core.config import API_PREFIX, Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # After the server configured its loggers: no secret of a URL reaches the logs.
+        logs.install()
         jobs: JobRuntime = app.state.jobs
         if run_jobs:
             await run_in_threadpool(jobs.start)

@@ -173,3 +173,23 @@ async def test_register_and_reset_requests_are_rate_limited(tmp_path: Path, engi
             "email": "r3@example.com", "password": PASSWORD, "display_name": "R"})
         assert third.status_code == 429 and int(third.headers["Retry-After"]) > 0
         assert "try again in" in third.json()["detail"]
+
+
+async def test_password_and_account_changes_are_audited(
+        client: httpx.AsyncClient, accounts: Accounts, engine: Engine) -> None:
+    from backend.core.audit import events_about
+
+    user = await accounts.register("athlete")
+    tokens = await _login(client, user["email"])
+    await client.post("/api/v1/users/me/password", headers=_h(tokens), json={
+        "current_password": PASSWORD, "new_password": "a-brand-new-passphrase"})
+    with Session(engine) as session:
+        create_user(session, email="auditor@example.com", password="admin-pass-phrase-1",
+                    role=Role.admin, display_name="Admin")
+        session.commit()
+    admin = await _login(client, "auditor@example.com", "admin-pass-phrase-1")
+    await client.patch(f"/api/v1/admin/users/{user['id']}", headers=_h(admin),
+                       json={"is_active": False})
+    with Session(engine) as session:
+        events = [(e.action, e.actor_id == user["id"]) for e in events_about(session, user["id"])]
+    assert events == [("account_disabled", False), ("password_changed", True)]
