@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import av
 import av.error
@@ -23,6 +24,12 @@ _IMAGE_CODECS = frozenset({
     "pbm", "pam", "targa", "sgi", "xbm", "xwd", "pcx", "dds", "hdr", "jpegls", "exr", "jpegxl",
 })
 _DECODE_CHECK_FRAMES = 3
+# A phone clip: one picture, one or two sound tracks, perhaps metadata tracks.
+MAX_STREAMS = 16
+# 4K with a margin (4096 x 2304 fits); an 8K or a forged 40000 x 40000 frame does not.
+MAX_FRAME_PIXELS = 4096 * 2304
+# Frames per second no camera exceeds (the fastest phone slow motion is 960).
+MAX_CAPTURE_FPS = 1000
 # Formats phones and cameras write; anything else that decodes is accepted but kept as is.
 _EXTENSIONS = {"matroska": ".mkv", "webm": ".webm", "avi": ".avi"}
 _CONTENT_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
@@ -66,7 +73,11 @@ def probe_clip(path: Path, *, min_duration_s: float, max_duration_s: float,
     with path.open("rb") as handle:
         head = handle.read(12)
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        # max_pixels: FFmpeg decodes a frame to learn the streams' parameters; a forged
+        # frame size must not become a huge allocation before the size check below. (One
+        # dict of codec options per stream; PyAV's stubs say strings.)
+        size_cap: Any = [{"max_pixels": str(MAX_FRAME_PIXELS)}] * MAX_STREAMS
+        container = av.open(str(path), metadata_errors="ignore", stream_options=size_cap)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):
             raise UnusableClipError(
@@ -91,6 +102,11 @@ def probe_clip(path: Path, *, min_duration_s: float, max_duration_s: float,
 
 def _probe_open(container: av.container.InputContainer, *, min_duration_s: float,
                 max_duration_s: float, min_fps: float) -> ProbeResult:
+    if len(container.streams) > MAX_STREAMS:
+        raise UnusableClipError(
+            "too_many_streams", f"The file holds {len(container.streams)} tracks; a phone "
+            f"clip has a picture and a sound track or two (at most {MAX_STREAMS}). Upload the "
+            f"clip as the camera app saved it. {FILM_AGAIN}")
     videos = list(container.streams.video)
     has_audio = bool(container.streams.audio)
     if not videos:
@@ -113,6 +129,14 @@ def _probe_open(container: av.container.InputContainer, *, min_duration_s: float
             "not_a_video", f"This is a still picture ({codec.upper()}), not a video. "
             f"{FILM_AGAIN}")
 
+    width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
+    if width * height > MAX_FRAME_PIXELS:
+        # Checked before a frame is decoded: a frame this size is memory, not information.
+        raise UnusableClipError(
+            "frame_too_large", f"The video is {width} x {height} pixels; at most 4K (3840 x "
+            "2160) is accepted, and 1080p is plenty to see running form. Set the camera to "
+            f"1080p or 4K and film again. {FILM_AGAIN}")
+
     # Reject hours-long files from the container's own duration before reading them through.
     if container.duration is not None and container.duration / 1e6 > max_duration_s * 2:
         _too_long(container.duration / 1e6, max_duration_s)
@@ -124,6 +148,11 @@ def _probe_open(container: av.container.InputContainer, *, min_duration_s: float
     stamps: list[int] = []
     decoded = 0
     decoder_ok = True
+    # A container may understate its duration: the frames themselves are counted, and the
+    # reading stops as soon as they run past the limit (or more frames than any camera films
+    # in that time), so a tiny file of hours of frames costs milliseconds, not minutes.
+    max_frames = int(max_duration_s * MAX_CAPTURE_FPS)
+    first = last = None
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
@@ -131,6 +160,12 @@ def _probe_open(container: av.container.InputContainer, *, min_duration_s: float
             stamp = packet.pts if packet.pts is not None else packet.dts
             if stamp is not None:
                 stamps.append(stamp)
+                first = stamp if first is None else min(first, stamp)
+                last = stamp if last is None else max(last, stamp)
+                if len(stamps) > max_frames or (len(stamps) % 64 == 0 and float(
+                        (last - first) * time_base) > max_duration_s * 1.05):
+                    _too_long(float((last - first) * time_base), max_duration_s,
+                              read_through=False)
             if decoded < _DECODE_CHECK_FRAMES and decoder_ok:
                 try:
                     decoded += len(stream.codec_context.decode(packet))
@@ -184,10 +219,12 @@ def _probe_open(container: av.container.InputContainer, *, min_duration_s: float
         created_at=_creation_time(container.metadata, stream.metadata))
 
 
-def _too_long(duration: float, limit: float) -> None:
+def _too_long(duration: float, limit: float, *, read_through: bool = True) -> None:
+    length = (f"The clip is {duration:.0f} s long" if read_through else
+              f"The clip runs on past {duration:.0f} s (whatever its header says)")
     raise UnusableClipError(
-        "too_long", f"The clip is {duration:.0f} s long; the limit is {limit:g} s. Trim it to "
-        "10-20 s of steady running in the phone's editor, or film again.")
+        "too_long", f"{length}; the limit is {limit:g} s. Trim it to 10-20 s of steady running "
+        "in the phone's editor, or film again.")
 
 
 def _damaged(why: str) -> UnusableClipError:
