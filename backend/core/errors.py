@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -81,7 +81,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorResponse, "description": "Not allowed for this account"},
     404: {"model": ErrorResponse, "description": "Not found, or not yours"},
     422: {"model": ErrorResponse, "description": "The input is invalid"},
+    503: {"model": ErrorResponse, "description": "The database is unavailable for a moment: "
+          "retry after the Retry-After seconds"},
 }
+# How long a client should wait when the database is unreachable (a restart, a failover).
+DATABASE_RETRY_AFTER_S = 5
 
 
 def _humanise_validation(exc: RequestValidationError) -> str:
@@ -129,6 +133,18 @@ def install_error_handlers(app: FastAPI) -> None:
                      "or a date the database cannot store): check the values you sent.",
                      "code": "value_out_of_range"})
 
+    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # The connection failed (the server restarts, fails over, or SQLite stays locked):
+        # the request's transaction was rolled back, nothing of it applied; say when to retry.
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": "The service's database is unavailable for a moment (nothing of "
+                     f"this request was saved): try again in {DATABASE_RETRY_AFTER_S} s.",
+                     "code": "database_unavailable"},
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(OverflowError, _out_of_range)
 
