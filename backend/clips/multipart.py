@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -17,7 +18,14 @@ from starlette.requests import Request
 
 from backend.clips.storage import Storage
 from backend.core.config import API_PREFIX
-from backend.core.errors import InvalidInputError, PayloadTooLargeError
+from backend.core.errors import (
+    InvalidInputError,
+    PayloadTooLargeError,
+    StorageFullError,
+    is_disk_full,
+)
+
+logger = logging.getLogger(__name__)
 
 WRITE_BUFFER = 1024 * 1024
 MAX_FIELD_BYTES = 4096
@@ -170,14 +178,25 @@ async def receive_clip_form(request: Request, storage: Storage, *, max_bytes: in
                                     "field.", code="no_file")
         if receiver.handle is None:  # an empty file part
             receiver.path.touch()
-    except BaseException:
+    except BaseException as exc:
         if receiver.handle is not None:
-            receiver.handle.close()
+            with contextlib.suppress(OSError):  # closing flushes: the disk may be full
+                receiver.handle.close()
         with contextlib.suppress(OSError):
             receiver.path.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            logger.error("storage full while receiving an upload")
+            raise StorageFullError() from exc
         raise
     if receiver.handle is not None:
-        receiver.handle.close()
+        try:
+            receiver.handle.close()
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                receiver.path.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise StorageFullError() from exc
+            raise
     return receiver.fields, ReceivedFile(path=receiver.path, sha256=receiver.digest.hexdigest(),
                                          size=receiver.size, filename=receiver.filename,
                                          content_type=receiver.content_type)

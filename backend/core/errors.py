@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -64,6 +65,22 @@ class RateLimitedError(DomainError):
     code = "rate_limited"
 
 
+class StorageFullError(DomainError):
+    """The disk (or the shared storage) has no room: the request kept nothing."""
+
+    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
+    code = "storage_full"
+
+    def __init__(self, message: str = "The service's storage is full, so nothing of this "
+                 "upload was kept. Try again later; the operators have been told by the "
+                 "logs.") -> None:
+        super().__init__(message)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 class InvalidInputError(DomainError):
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     code = "invalid_input"
@@ -81,6 +98,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorResponse, "description": "Not allowed for this account"},
     404: {"model": ErrorResponse, "description": "Not found, or not yours"},
     422: {"model": ErrorResponse, "description": "The input is invalid"},
+    507: {"model": ErrorResponse, "description": "The service's storage is full"},
     503: {"model": ErrorResponse, "description": "The database is unavailable for a moment: "
           "retry after the Retry-After seconds"},
 }
