@@ -413,6 +413,32 @@ def session_day_due(session: Session, now: datetime | None = None
     return out
 
 
+# The coach digest: Monday morning in the coach's time zone.
+DIGEST_WEEKDAY, DIGEST_AT = 0, time(8, 0)
+
+
+def digest_due(session: Session, now: datetime | None = None) -> list[tuple[User, str]]:
+    """Coaches whose Monday 08:00 (their time) has come this ISO week, with the week's key;
+    those who turned the digest off are left out by ``notify``."""
+    now = as_utc(now or utcnow())
+    coaches = session.exec(select(User).where(User.role == Role.coach.value,
+                                              col(User.is_active).is_(True))).all()
+    sent = {(uid, key) for uid, key in session.exec(
+        select(Notification.user_id, Notification.dedupe_key).where(
+            col(Notification.kind) == Kind.coach_digest.value,
+            col(Notification.created_at) >= now - timedelta(days=8)))}
+    due: list[tuple[User, str]] = []
+    for coach in coaches:
+        local = now.astimezone(zone_of(session, coach))
+        moment = weekly_moment(local, DIGEST_WEEKDAY, DIGEST_AT)
+        if not moment <= local.replace(tzinfo=None) < moment + WEEKLY_CATCH_UP:
+            continue
+        key = f"coach_digest:{iso_week_key(local.date())}"
+        if (coach.pk, key) not in sent:
+            due.append((coach, key))
+    return due
+
+
 def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
     wanted = sorted(set(ids))
     if not wanted:

@@ -3,11 +3,14 @@ weekly plan notification (athletes whose weekday and time have come in their tim
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from backend.accounts.models import User
 from backend.core.db import session_scope
 from backend.core.time import utcnow
 from backend.jobs.registry import registry
@@ -29,7 +32,8 @@ def push_notifications(runtime: JobRuntime) -> dict[str, Any]:
 @registry.periodic("notifications.weekly_plan", every=lambda s: s.weekly_check_interval_s,
                    at_start=False)
 def weekly_plan_notifications(runtime: JobRuntime) -> int:
-    return send_weekly_plans(runtime.engine) + send_session_day_reminders(runtime.engine)
+    return (send_weekly_plans(runtime.engine) + send_session_day_reminders(runtime.engine)
+            + send_coach_digests(runtime.engine))
 
 
 def send_weekly_plans(engine: Engine, now: datetime | None = None) -> int:
@@ -58,5 +62,36 @@ def send_session_day_reminders(engine: Engine, now: datetime | None = None) -> i
             title, body, key = message
             if service.notify(session, athlete, service.Kind.session_day, title, body, "/plan",
                               dedupe_key=f"session_day:{key}", now=now) is not None:
+                sent += 1
+    return sent
+
+
+# Who needs a coach's attention and why: (athlete's name, reasons), from the progress domain
+# (installed by the flows: notifications does not import the dashboards).
+AttentionReader = Callable[[Session, User], list[tuple[str, list[str]]]]
+attention_reader: AttentionReader | None = None
+
+
+def digest_message(rows: list[tuple[str, list[str]]]) -> tuple[str, str]:
+    if not rows:
+        return "Your athletes this week", "Nobody needs your attention this week."
+    label = "athlete needs" if len(rows) == 1 else "athletes need"
+    parts = [f"{name}: {', '.join(reasons)}" for name, reasons in rows[:5]]
+    more = f" And {len(rows) - 5} more." if len(rows) > 5 else ""
+    return f"{len(rows)} {label} your attention", "; ".join(parts) + "." + more
+
+
+def send_coach_digests(engine: Engine, now: datetime | None = None,
+                       attention: AttentionReader | None = None) -> int:
+    """The weekly digest to each coach whose Monday morning has come; how many were sent."""
+    read = attention or attention_reader
+    if read is None:
+        return 0
+    sent = 0
+    with session_scope(engine) as session:
+        for coach, key in service.digest_due(session, now):
+            title, body = digest_message(read(session, coach))
+            if service.notify(session, coach, service.Kind.coach_digest, title, body,
+                              "/coach", dedupe_key=key, now=now) is not None:
                 sent += 1
     return sent

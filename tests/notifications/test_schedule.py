@@ -148,3 +148,33 @@ async def test_session_day_reminders_come_on_session_mornings_to_those_who_want_
     feed = (await client.get("/api/v1/notifications", headers=athlete["headers"])).json()
     assert [n["title"] for n in feed["items"]] == ["Strength session today"]
     assert "Cue of the week: " in feed["items"][0]["body"]
+
+
+async def test_the_coach_digest_comes_monday_morning_once_and_can_be_turned_off(
+        client: httpx.AsyncClient, accounts: Accounts, engine: Engine) -> None:
+    from backend.accounts.models import User
+    from backend.notifications.tasks import send_coach_digests
+
+    carla = await accounts.register("coach", name="Carla")
+    dario = await accounts.register("coach", name="Dario")
+    off = await client.put("/api/v1/notifications/preferences", headers=dario["headers"],
+                           json={"kinds": {"coach_digest": False}})
+    assert off.status_code == 200
+    asked: list[int] = []
+
+    def attention(session: Session, coach: User) -> list[tuple[str, list[str]]]:
+        asked.append(coach.pk)
+        return [("Ana", ["pain reported", "no clip for six weeks"]),
+                ("Ben", ["a fault got worse"])]
+
+    sunday = _utc(2027, 1, 10, 20, 0)
+    monday = _utc(2027, 1, 11, 8, 0)  # 08:00 UTC, the coaches' zone
+    assert send_coach_digests(engine, sunday, attention) == 0
+    assert send_coach_digests(engine, monday, attention) == 1  # Dario turned it off
+    assert send_coach_digests(engine, monday + timedelta(hours=2), attention) == 0
+    feed = (await client.get("/api/v1/notifications", headers=carla["headers"])).json()
+    assert [n["title"] for n in feed["items"]] == ["2 athletes need your attention"]
+    assert feed["items"][0]["body"] == (
+        "Ana: pain reported, no clip for six weeks; Ben: a fault got worse.")
+    assert (await client.get("/api/v1/notifications",
+                             headers=dario["headers"])).json()["total"] == 0
