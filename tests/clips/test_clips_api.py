@@ -55,8 +55,10 @@ async def test_upload_to_report(client: httpx.AsyncClient, accounts: Accounts, e
     real_analyze = gait.analyze
 
     def analyze_hip_drop(_track: Track, view: str = "auto", athlete: AthleteInfo | None = None,
-                         capture_fps: float | None = None) -> Report:
-        return real_analyze(_hip_drop_track(), view, athlete, capture_fps=capture_fps)
+                         capture_fps: float | None = None,
+                         slow_motion_factor: float | None = None) -> Report:
+        return real_analyze(_hip_drop_track(), view, athlete, capture_fps=capture_fps,
+                            slow_motion_factor=slow_motion_factor)
 
     monkeypatch.setattr(gait, "analyze", analyze_hip_drop)
     athlete = await accounts.register("athlete")

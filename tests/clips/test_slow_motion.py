@@ -94,9 +94,11 @@ async def test_capture_fps_reaches_the_analysis_and_patch_analyses_again(
 
     def analyze_slow_motion(track: Track, view: str = "auto",
                             athlete: AthleteInfo | None = None,
-                            capture_fps: float | None = None) -> Report:
+                            capture_fps: float | None = None,
+                            slow_motion_factor: float | None = None) -> Report:
         seen.append(capture_fps)
-        report = real_analyze(track, view, athlete, capture_fps=capture_fps)
+        report = real_analyze(track, view, athlete, capture_fps=capture_fps,
+                                slow_motion_factor=slow_motion_factor)
         report.clip_quality.slow_motion = True
         report.clip_quality.capture_fps = capture_fps
         report.clip_quality.needs_capture_fps = capture_fps is None

@@ -113,8 +113,10 @@ async def test_unfit_clip_is_shown_as_such_and_leaves_the_plan(
     real_analyze = gait.analyze
 
     def analyze_hip_drop(_track: Track, view: str = "auto", athlete: AthleteInfo | None = None,
-                         capture_fps: float | None = None) -> Report:
-        return real_analyze(_hip_drop_track(), view, athlete, capture_fps=capture_fps)
+                         capture_fps: float | None = None,
+                         slow_motion_factor: float | None = None) -> Report:
+        return real_analyze(_hip_drop_track(), view, athlete, capture_fps=capture_fps,
+                            slow_motion_factor=slow_motion_factor)
 
     monkeypatch.setattr(gait, "analyze", analyze_hip_drop)
     fit_id = (await upload(client, headers, run_clip)).json()["id"]
