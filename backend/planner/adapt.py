@@ -507,6 +507,8 @@ def apply_new_analysis(
         plan,
         profile=kept_profile,
         analysis=analysis,
+        # A block begun without an analysis takes its first one as the re-test's "before".
+        baseline=plan.baseline if plan.baseline is not None else analysis,
         emphasis=reading.items,
         chain_notes=tuple(notes),
         weaker_side=reading.weaker_side,

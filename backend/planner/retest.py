@@ -45,7 +45,8 @@ def after_analysis(plan: Plan) -> AnalysisSummary | None:
     """The diagnosis that re-tests the block: the plan's current one, once a clip recorded
     on or after the block's first day took part in it."""
     after = plan.analysis
-    if after is None or plan.baseline is None or after.recorded_at < plan.block_start:
+    if after is None or plan.baseline is None or after.recorded_at < plan.block_start or (
+            after.same_findings(plan.baseline)):
         return None
     return after
 

@@ -7,6 +7,7 @@ from the database and stores what it returns. Callers commit.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -168,9 +169,12 @@ def generate_block(session: Session, athlete: User, *, reason_kind: str,
         plan_id=_new_plan_id(session, athlete.pk, start),
         substitutions=follows.substitutions if follows else (),
         levels=_levels_reached(follows, start) if follows else None)
-    reason = f"{why} {plan.reason}".strip()
+    reason = f"{why} {plan.reason}".strip()[:2000]
+    if why:
+        plan = replace(plan, reason=reason, history=tuple(
+            replace(h, reason=reason) for h in plan.history))
     return _store(session, athlete.pk, plan, kind=reason_kind,
-                  reason=reason[:2000], created_by=created_by, flags=plan.coach_flags)
+                  reason=reason, created_by=created_by, flags=plan.coach_flags)
 
 
 def _levels_reached(plan: planner.Plan, before: date) -> dict[str, int]:
