@@ -7,8 +7,8 @@ from the database and stores what it returns. Callers commit.
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from backend import planner
 from backend.accounts.models import AthleteProfile, User
-from backend.core.errors import ConflictError, InvalidInputError, NotFoundError
+from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import URL_SAFE, well_formed
 from backend.training.edits import CoachEdit
 from backend.training.models import (
@@ -472,10 +472,6 @@ def start_new_block(session: Session, athlete: User, *, created_by: User | None 
     if row is None:
         return generate_block(session, athlete, reason_kind="new_block", created_by=created_by)
     plan = planner.Plan.from_dict(row.data)
-    today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
-    if plan.block_start >= today:
-        raise ConflictError(f"The current block starts on {plan.block_start}: a new block "
-                            "can start once it has begun.", code="block_not_started")
     retest = planner.retest_summary(planner.compare_block(plan))
     why = f"Re-test of the block from {plan.block_start}: {retest}" if retest else (
         f"The block from {plan.block_start} ends early, without a re-test clip.")
@@ -485,7 +481,7 @@ def start_new_block(session: Session, athlete: User, *, created_by: User | None 
 
 def retest(session: Session, athlete: User) -> tuple[planner.Plan,
                                                      tuple[planner.FaultComparison, ...]]:
-    _, plan = require_current(session, athlete.pk)
+    plan = planner.Plan.from_dict(ensure_plan(session, athlete).data)
     return plan, planner.compare_block(plan)
 
 
