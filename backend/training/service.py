@@ -137,10 +137,11 @@ def logged_keys(session: Session, athlete_id: int, plan_id: str) -> set[str]:
 
 
 def _guard(session: Session, athlete: User, old: planner.Plan,
-           change: planner.PlanChange) -> planner.PlanChange:
+           change: planner.PlanChange, as_of: date | None = None) -> planner.PlanChange:
     """Plan history is immutable: no change reaches a session already logged or a past day
-    (``planner.protect_past``)."""
-    today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    (``planner.protect_past``). ``as_of`` stands in for today when seeding a history that
+    happened in the past (the demo), never for a request."""
+    today = as_of or athlete_today(session.get(AthleteProfile, athlete.id), athlete)
     return planner.protect_past(old, change, locked=logged_keys(session, athlete.pk,
                                                                 old.plan_id), today=today)
 
@@ -229,18 +230,19 @@ def _has_logs(session: Session, athlete_id: int, plan_id: str) -> bool:
 
 
 def on_analysis(session: Session, athlete: User, report: dict[str, Any],
-                recorded_at: date) -> PlanVersion | None:
+                recorded_at: date, *, as_of: date | None = None) -> PlanVersion | None:
     """A single analysis as the diagnosis (``on_diagnosis``); an unfit one (``clip_quality.fit``
     false) measured nothing: it changes nothing (None)."""
     quality = report.get("clip_quality")
     if isinstance(quality, dict) and quality.get("fit") is False:
         return None
     return on_diagnosis(session, athlete,
-                        planner.AnalysisSummary.from_report_dict(report, recorded_at=recorded_at))
+                        planner.AnalysisSummary.from_report_dict(report, recorded_at=recorded_at),
+                        as_of=as_of)
 
 
-def on_diagnosis(session: Session, athlete: User,
-                 analysis: planner.AnalysisSummary | None) -> PlanVersion | None:
+def on_diagnosis(session: Session, athlete: User, analysis: planner.AnalysisSummary | None,
+                 *, as_of: date | None = None) -> PlanVersion | None:
     """The athlete's diagnosis changed (a clip analysed, deleted or re-dated): the plan is
     re-weighted from today on, or the first one generated. The same diagnosis again changes
     nothing (None); ``None`` (no fit clip left) takes the plan back to the general emphasis.
@@ -251,13 +253,14 @@ def on_diagnosis(session: Session, athlete: User,
             return None
         return generate_block(session, athlete, reason_kind="analysis", analysis=analysis)
     plan = planner.Plan.from_dict(row.data)
-    today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    today = as_of or athlete_today(session.get(AthleteProfile, athlete.id), athlete)
     stored = None
     if not (analysis is None and plan.analysis is None) and not (
             analysis is not None and analysis.same_findings(plan.analysis)):
         profile = planner_profile(session, athlete, plan.block_start)
         change = planner.apply_new_analysis(plan, profile, analysis, today=today)
-        stored = store_change(session, athlete.pk, _guard(session, athlete, plan, change))
+        stored = store_change(session, athlete.pk,
+                              _guard(session, athlete, plan, change, as_of))
     reconcile_missed_weeks(session, athlete, today)
     return stored
 
@@ -294,8 +297,10 @@ def _exercise_log(prescription: planner.ExercisePrescription,
 
 
 def log_session(session: Session, athlete: User, training_session_key: str,
-                body: SessionLogIn,
+                body: SessionLogIn, *, as_of: date | None = None,
                 ) -> tuple[planner.PlanChange, PlanVersion | None]:
+    """Log a session and adapt the plan from today on (``as_of``: the day a seeded history
+    logged it, for the demo)."""
     _row, plan = require_current(session, athlete.pk)
     try:
         training_session = plan.session(training_session_key)
@@ -338,9 +343,9 @@ def log_session(session: Session, athlete: User, training_session_key: str,
     history = [h for h in logs if h.session_key != training_session_key]
     _save_log(session, athlete.pk, plan, training_session, log)
     change = _guard(session, athlete, plan,
-                    planner.apply_session_log(plan, log, history=history))
+                    planner.apply_session_log(plan, log, history=history), as_of)
     stored = store_change(session, athlete.pk, change)
-    reconcile_missed_weeks(session, athlete, today)
+    reconcile_missed_weeks(session, athlete, as_of or today)
     return change, stored
 
 
