@@ -253,6 +253,10 @@ def on_diagnosis(session: Session, athlete: User, analysis: planner.AnalysisSumm
             return None
         return generate_block(session, athlete, reason_kind="analysis", analysis=analysis)
     plan = planner.Plan.from_dict(row.data)
+    if analysis is None and plan.analysis is not None and not plan.analysis.clip_ids:
+        # The plan's analysis was not built from stored clips (a seeded one): no clip
+        # taking part, nothing of it to take back.
+        return None
     today = as_of or athlete_today(session.get(AthleteProfile, athlete.id), athlete)
     stored = None
     if not (analysis is None and plan.analysis is None) and not (

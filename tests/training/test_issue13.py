@@ -81,7 +81,7 @@ def seed_analysis(engine: Engine, athlete_id: int, report: dict[str, Any],
 
 async def _athlete(client: httpx.AsyncClient, accounts: Accounts,
                    days: list[int] | None = None) -> dict[str, Any]:
-    athlete = await accounts.register("athlete")
+    athlete: dict[str, Any] = dict(await accounts.register("athlete"))
     resp = await client.put("/api/v1/users/me/profile", headers=athlete["headers"], json={
         "running_background": "intermediate", "weekly_volume_km": 30,
         "equipment": ["dumbbells"], "strength_days": days or [0, 2, 4], "time_zone": ZONE})
@@ -91,7 +91,7 @@ async def _athlete(client: httpx.AsyncClient, accounts: Accounts,
 
 async def _coach_of(client: httpx.AsyncClient, accounts: Accounts, athlete: dict[str, Any],
                     name: str = "Coach Carla") -> dict[str, Any]:
-    coach = await accounts.register("coach", name=name)
+    coach: dict[str, Any] = dict(await accounts.register("coach", name=name))
     code = (await client.post("/api/v1/coach/invites", headers=coach["headers"])).json()["code"]
     assert (await client.post(f"/api/v1/invites/{code}/accept",
                               headers=athlete["headers"])).status_code == 200
@@ -226,7 +226,7 @@ async def test_reads_never_write_and_the_same_log_twice_is_one_version(
         client: httpx.AsyncClient, accounts: Accounts, engine: Engine) -> None:
     """Bugs: GET /plans/current wrote versions (missed weeks) as a side effect; the same
     session logged twice made two identical versions."""
-    athlete = await accounts.register("athlete")
+    athlete: dict[str, Any] = dict(await accounts.register("athlete"))
     _past_block(engine, athlete["id"])
     before = len(_stored(engine, athlete["id"]))
     plan = await _plan(client, athlete)
@@ -249,7 +249,7 @@ async def test_coach_edits_never_rewrite_logged_weeks(
         client: httpx.AsyncClient, accounts: Accounts, engine: Engine) -> None:
     """Bug: a coach level edit with a past from_date rewrote weeks already logged
     (30-day compliance 0.92 -> 0.84)."""
-    athlete = await accounts.register("athlete")
+    athlete: dict[str, Any] = dict(await accounts.register("athlete"))
     coach = await _coach_of(client, accounts, athlete)
     _past_block(engine, athlete["id"])
     plan = await _plan(client, athlete)
@@ -306,7 +306,7 @@ async def test_changing_strength_days_after_logging_starts_a_block_on_the_new_da
         client: httpx.AsyncClient, accounts: Accounts, engine: Engine) -> None:
     """Bug: changing strength days in the profile answered 200 and the plan kept the old
     days."""
-    athlete = await accounts.register("athlete")
+    athlete: dict[str, Any] = dict(await accounts.register("athlete"))
     _past_block(engine, athlete["id"], weeks_ago=1)
     plan = await _plan(client, athlete)
     s0 = plan["weeks"][0]["sessions"][0]
