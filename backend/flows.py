@@ -4,28 +4,64 @@ Sibling domains never import each other; each publishes what happened
 (``backend.core.events``) and this module, imported only where the app or the worker is
 assembled (``backend/wiring.py``), subscribes the reactions:
 
-- ``clips.events.AnalysisFinished`` (a fit clip analysed) -> ``training.service.on_analysis``:
-  the plan is re-weighted, or the first one generated (in a savepoint of the analysis's
-  transaction: its failure never loses the analysis);
+- ``clips.events.AnalysisFinished`` (a fit clip analysed) -> the athlete's diagnosis is
+  rebuilt (``clips.diagnosis``: the latest fit clip of each view combined) and
+  ``training.service.on_diagnosis`` re-weights the plan from it, or generates the first one
+  (in a savepoint of the analysis's transaction: its failure never loses the analysis);
+- ``clips.events.ClipsChanged`` (a clip deleted or re-dated) -> the same, from the clips
+  that remain (in the request's transaction);
 - ``accounts.events.OnboardingCompleted`` -> ``training.service.on_onboarding_completed``: a
-  plan exists as soon as onboarding is finished, built on its answers (in the request's
+  plan exists as soon as onboarding is finished, built on its answers; a change of days or
+  equipment after work was logged starts a block that follows it (in the request's
   transaction: its failure fails the request).
+
+Importing this module also registers the training domain's periodic housekeeping
+(``training/tasks.py``: missed weeks are counted there, never on a read).
 """
 
 from __future__ import annotations
 
+from backend import planner
 from backend.accounts.events import OnboardingCompleted
 from backend.accounts.models import User
-from backend.clips.events import AnalysisFinished
+from backend.clips import diagnosis
+from backend.clips.events import AnalysisFinished, ClipsChanged
+from backend.clips.models import Clip
 from backend.core import events
+from backend.gait.report_reader import DiagnosisSource, read_report
 from backend.training import service as plans
+from backend.training import tasks as _training_tasks  # noqa: F401  (registers housekeeping)
+
+
+def _summary(found: diagnosis.CombinedDiagnosis | None) -> planner.AnalysisSummary | None:
+    if found is None:
+        return None
+    return planner.AnalysisSummary.from_report_dict(found.report)
 
 
 def plan_after_analysis(event: AnalysisFinished) -> None:
     athlete = event.session.get(User, event.athlete_id)
     if athlete is None:
         return
-    plans.on_analysis(event.session, athlete, event.report, recorded_at=event.recorded_at)
+    clip = event.session.get(Clip, event.clip_id)
+    view = read_report(event.report).view or (clip.view if clip else None) or ""
+    recorded = (diagnosis.iso_recorded(clip.recorded_at) if clip is not None
+                else event.recorded_at.isoformat())
+    found = diagnosis.combined(event.session, event.athlete_id, extra=DiagnosisSource(
+        clip_id=event.clip_id, view=view, recorded_at=recorded, report=event.report))
+    if found is None:
+        # A view the diagnosis cannot place (not rear, front or side): the analysis alone.
+        plans.on_analysis(event.session, athlete, event.report, recorded_at=event.recorded_at)
+        return
+    plans.on_diagnosis(event.session, athlete, _summary(found))
+
+
+def plan_after_clips_changed(event: ClipsChanged) -> None:
+    athlete = event.session.get(User, event.athlete_id)
+    if athlete is None:
+        return
+    plans.on_diagnosis(event.session, athlete,
+                       _summary(diagnosis.combined(event.session, event.athlete_id)))
 
 
 def plan_after_onboarding(event: OnboardingCompleted) -> None:
@@ -35,4 +71,5 @@ def plan_after_onboarding(event: OnboardingCompleted) -> None:
 def install() -> None:
     """Subscribe every reaction (idempotent)."""
     events.subscribe(AnalysisFinished, plan_after_analysis)
+    events.subscribe(ClipsChanged, plan_after_clips_changed)
     events.subscribe(OnboardingCompleted, plan_after_onboarding)

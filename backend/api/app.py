@@ -20,7 +20,13 @@ import backend.models  # every table in the metadata (the export reads them all)
 from backend.accounts.router import auth_router, users_router
 from backend.admin.router import admin_router
 from backend.api.security import SecurityHeaders
-from backend.clips.router import clips_router, coach_clips_router, export_router, uploads_router
+from backend.clips.router import (
+    clips_router,
+    coach_clips_router,
+    diagnosis_router,
+    export_router,
+    uploads_router,
+)
 from backend.clips.storage import get_storage
 from backend.clips.tus import CLIP_ID_HEADER, build_tus_router
 from backend.coaching.router import coach_router, invites_router, my_coach_router
@@ -116,6 +122,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
                    coach_clips_router, uploads_router, export_router, push_router,
                    notifications_router, admin_router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(diagnosis_router, prefix=API_PREFIX)
     tus_router, app.state.tus_storage = build_tus_router(settings, get_storage(settings))
     app.include_router(tus_router, prefix=API_PREFIX)
 

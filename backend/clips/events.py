@@ -19,3 +19,15 @@ class AnalysisFinished:
     clip_id: int
     report: dict[str, Any]
     recorded_at: date
+
+
+@dataclass(frozen=True)
+class ClipsChanged:
+    """The clips behind the athlete's diagnosis changed without a new analysis: a clip was
+    deleted, or its recording date corrected (``what``). Published in ``session``'s
+    transaction; the diagnosis is rebuilt from what remains (backend/flows.py)."""
+
+    session: Session
+    athlete_id: int
+    clip_id: int
+    what: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from backend.accounts.dependencies import AthleteUser, CurrentUser
-from backend.clips import service
+from backend.clips import diagnosis, service
 from backend.clips.dependencies import OwnedClip, ReadableClip, StorageDep
 from backend.clips.export import build_export
 from backend.clips.multipart import receive_clip_form
@@ -26,6 +27,7 @@ from backend.clips.schemas import (
     ClipPage,
     ClipPublic,
     ClipUpdate,
+    DiagnosisPublic,
     ReportPublic,
     UploadPublic,
 )
@@ -44,6 +46,7 @@ coach_clips_router = APIRouter(prefix="/coach/athletes/{athlete_id}/clips", tags
                                responses=ERROR_RESPONSES)
 uploads_router = APIRouter(prefix="/uploads", tags=["uploads"], responses=ERROR_RESPONSES)
 export_router = APIRouter(prefix="/users/me", tags=["users"], responses=ERROR_RESPONSES)
+diagnosis_router = APIRouter(tags=["clips"], responses=ERROR_RESPONSES)
 
 _FORM_TYPES: dict[str, dict[str, Any]] = {
     "view": {"type": "string", "enum": ["rear", "front", "side", "auto"], "default": "auto"},
@@ -120,16 +123,25 @@ def read_clip(clip: ReadableClip, session: SessionDep) -> ClipPublic:
 
 
 @clips_router.patch(
-    "/{clip_id}", status_code=status.HTTP_202_ACCEPTED, response_model=ClipPublic,
-    summary="Give a slow-motion clip's capture rate; the clip is analysed again")
-def update_clip(body: ClipUpdate, clip: OwnedClip, session: SessionDep,
-                jobs: JobsDep) -> ClipPublic:
-    """When the clip's analysis asks for it (needs_capture_fps), the athlete tells the rate
-    the phone really filmed at. A new value starts a new analysis at once, whatever the
-    current one is doing (status queued, attempts from 0); its result replaces the report,
-    which stays readable meanwhile. The same value again changes nothing. The athlete's own
-    clips only."""
-    service.set_capture_fps(session, clip, body.capture_fps, jobs.enqueue)
+    "/{clip_id}", response_model=ClipPublic,
+    summary="Give a slow-motion clip's capture rate, or correct when the clip was filmed",
+    responses={202: {"model": ClipPublic,
+                     "description": "A new capture rate: the clip is analysed again"}})
+def update_clip(body: ClipUpdate, clip: OwnedClip, session: SessionDep, jobs: JobsDep,
+                response: Response) -> ClipPublic:
+    """capture_fps: when the clip's analysis asks for it (needs_capture_fps), the athlete
+    tells the rate the phone really filmed at. A new value starts a new analysis at once,
+    whatever the current one is doing (status queued, attempts from 0; answered 202); its
+    result replaces the report, which stays readable meanwhile. recorded_at: when the clip
+    was really filmed (a video's own date that is not plausible for a fresh upload was
+    replaced by the upload time); its results are re-dated and the diagnosis, and the plan
+    built on it, follow. The same values again change nothing. The athlete's own clips
+    only."""
+    if "recorded_at" in body.model_fields_set and body.recorded_at is not None:
+        service.set_recorded_at(session, clip, body.recorded_at)
+    if "capture_fps" in body.model_fields_set:
+        service.set_capture_fps(session, clip, body.capture_fps, jobs.enqueue)
+        response.status_code = status.HTTP_202_ACCEPTED
     return service.read_clip(session, clip)
 
 
@@ -254,3 +266,21 @@ async def export_data(user: CurrentUser, session: SessionDep,
     return FileResponse(path, media_type="application/zip",
                         filename=f"stridelab-export-{user.id}-{stamp}.zip",
                         background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+def _diagnosis(session: Session, athlete_id: int) -> DiagnosisPublic:
+    found = diagnosis.diagnosis_for(session, athlete_id)
+    return DiagnosisPublic.model_validate(
+        {**asdict(found), "faults": [asdict(f) for f in found.faults]})
+
+
+@diagnosis_router.get("/diagnosis", response_model=DiagnosisPublic,
+                      summary="The athlete's diagnosis: the latest fit clip of each view combined")
+def read_diagnosis(athlete: AthleteUser, session: SessionDep) -> DiagnosisPublic:
+    return _diagnosis(session, athlete.pk)
+
+
+@diagnosis_router.get("/coach/athletes/{athlete_id}/diagnosis", response_model=DiagnosisPublic,
+                      tags=["coach"], summary="An athlete's diagnosis (their coach)")
+def coach_read_diagnosis(athlete: CoachedAthlete, session: SessionDep) -> DiagnosisPublic:
+    return _diagnosis(session, athlete.pk)

@@ -166,12 +166,27 @@ class ClipEvent(AnalysisVerdict):
 
 
 class ClipUpdate(BaseModel):
-    """What may change on a clip after the upload; a change analyses the clip again."""
+    """What may change on a clip after the upload: a new capture rate analyses the clip
+    again; a corrected recording date re-dates its results and rebuilds the diagnosis."""
 
     capture_fps: float | None = Field(
-        ge=CAPTURE_FPS_MIN, le=CAPTURE_FPS_MAX, allow_inf_nan=False,
+        default=None, ge=CAPTURE_FPS_MIN, le=CAPTURE_FPS_MAX, allow_inf_nan=False,
         description=CAPTURE_FPS_DESCRIPTION + " null: the clip is not slow motion (or its "
-        "capture rate is unknown).")
+        "capture rate is unknown). Left out: unchanged.")
+    recorded_at: datetime | None = Field(
+        default=None, description="When the clip was really filmed (the video's own date "
+        "may be wrong, or was not plausible and the upload time stands in). Left out: "
+        "unchanged.")
+
+    _recorded_at_aware = field_validator("recorded_at")(ClipOptions._aware.__func__)  # type: ignore[attr-defined]
+
+    @model_validator(mode="after")
+    def _something(self) -> ClipUpdate:
+        if not self.model_fields_set & {"capture_fps", "recorded_at"}:
+            raise ValueError("give capture_fps or recorded_at (or both)")
+        if "recorded_at" in self.model_fields_set and self.recorded_at is None:
+            raise ValueError("recorded_at cannot be null: give when the clip was filmed")
+        return self
 
 
 class KeyframePublic(BaseModel):
@@ -199,3 +214,31 @@ class UploadPublic(BaseModel):
     created_at: datetime
     expires_at: datetime
     clip: ClipPublic | None
+
+
+class DiagnosisClipPublic(BaseModel):
+    clip_id: int
+    view: str
+    recorded_at: datetime
+
+
+class DiagnosisFaultPublic(BaseModel):
+    code: str
+    label: str
+    severity: str
+    side: str | None
+    value: float | None
+    confidence: float | None
+    view: str | None = Field(description="The view of the clip it was measured in")
+    clip_id: int | None
+
+
+class DiagnosisPublic(BaseModel):
+    """The athlete's diagnosis: the latest fit clip of each view combined (rear or front for
+    the frontal faults, side for the sagittal ones); plans are built from it."""
+
+    athlete_id: int
+    headline: str
+    frontal: DiagnosisClipPublic | None = Field(description="The rear or front clip used")
+    sagittal: DiagnosisClipPublic | None = Field(description="The side clip used")
+    faults: list[DiagnosisFaultPublic]

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func
@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import AthleteProfile, User
-from backend.clips.events import AnalysisFinished
+from backend.clips.events import AnalysisFinished, ClipsChanged
 from backend.clips.models import (
     ORIGINAL_FILENAME_LENGTH,
     AnalysisReport,
@@ -55,6 +55,8 @@ from backend.jsonsafe import json_safe
 logger = logging.getLogger(__name__)
 # A capture rate this much below the clip's frame rate is refused (29.97 against 30 passes).
 CAPTURE_FPS_SLACK = 0.02
+# A video's own creation date this long before the upload is not believed (a fresh upload).
+CONTAINER_DATE_WINDOW = timedelta(days=30)
 # tuspyserver names uploads by uuid4 hex.
 UPLOAD_ID_LENGTH = 32
 
@@ -196,10 +198,49 @@ def _new_clip(athlete_id: int, received: ReceivedFile, options: Any, probe: Prob
         content_type=probe.content_type, view=str(options.view.value),
         person_x=person_x, person_y=person_y,
         treadmill_speed_kmh=options.treadmill_speed_kmh, capture_fps=options.capture_fps,
-        recorded_at=options.recorded_at or probe.created_at or utcnow(),
+        recorded_at=options.recorded_at or plausible_recorded_at(probe.created_at, utcnow()),
         container=probe.container, codec=probe.codec, duration_s=probe.duration_s,
         fps=probe.fps, frame_count=probe.frame_count, width=probe.width, height=probe.height,
         rotation=probe.rotation)
+
+
+def plausible_recorded_at(container_date: datetime | None, uploaded_at: datetime) -> datetime:
+    """When a fresh upload was recorded: the video's own creation time when it is plausible
+    (within ``CONTAINER_DATE_WINDOW`` before the upload, not after it beyond a day of clock
+    skew), else the upload time. Phones and editors write dates of years ago (a factory
+    default, a re-encoded file): such a date would make the newest clip look old. The
+    athlete can correct the date (PATCH the clip's recorded_at)."""
+    if container_date is None:
+        return uploaded_at
+    if container_date.tzinfo is None:
+        container_date = container_date.replace(tzinfo=UTC)
+    if uploaded_at - CONTAINER_DATE_WINDOW <= container_date <= uploaded_at + timedelta(days=1):
+        return container_date
+    return uploaded_at
+
+
+def set_recorded_at(session: Session, clip: Clip, recorded_at: datetime) -> bool:
+    """The athlete's correction of when the clip was filmed: the clip, its fault and metric
+    rows are re-dated and the diagnosis rebuilt (``ClipsChanged``). The same date again
+    changes nothing (False)."""
+    if clip.recorded_at is not None and _aware(clip.recorded_at) == recorded_at:
+        return False
+    clip.recorded_at = recorded_at
+    session.add(clip)
+    for row in session.exec(select(ClipFault).where(ClipFault.clip_id == clip.id)).all():
+        row.recorded_at = recorded_at
+        session.add(row)
+    for metric in session.exec(select(ClipMetric).where(ClipMetric.clip_id == clip.id)).all():
+        metric.recorded_at = recorded_at
+        session.add(metric)
+    session.flush()
+    events.publish(ClipsChanged(session=session, athlete_id=clip.athlete_id,
+                                clip_id=clip.id, what="recorded_at"))  # type: ignore[arg-type]
+    return True
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def person_pixels(clip: Clip) -> tuple[float, float] | None:
@@ -437,16 +478,21 @@ def athlete_height_cm(session: Session, athlete_id: int) -> float | None:
 # --------------------------------------------------------------------------- deleting
 
 def delete_clip(session: Session, clip: Clip, storage: Storage) -> None:
-    """Delete the clip, its job, report, faults and metrics; its files once committed.
-    Plans keep working: they hold their own copy of what an analysis said."""
+    """Delete the clip, its job, report, faults and metrics; its files once committed;
+    the diagnosis is rebuilt without it."""
     keys = [clip.storage_key]
     prefix = results_prefix(clip.athlete_id, clip.sha256)
     session.execute(delete(ClipFault).where(col(ClipFault.clip_id) == clip.id))
     session.execute(delete(ClipMetric).where(col(ClipMetric.clip_id) == clip.id))
     session.execute(delete(AnalysisReport).where(col(AnalysisReport.clip_id) == clip.id))
     session.execute(delete(AnalysisJob).where(col(AnalysisJob.clip_id) == clip.id))
+    athlete_id, clip_id = clip.athlete_id, clip.id
     session.delete(clip)
     session.flush()
+    # The diagnosis is rebuilt from the clips that remain: a plan is never built on a clip
+    # that is gone (backend/flows.py).
+    events.publish(ClipsChanged(session=session, athlete_id=athlete_id,
+                                clip_id=clip_id, what="deleted"))  # type: ignore[arg-type]
 
     def remove_files() -> None:
         for key in keys:

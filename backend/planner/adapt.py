@@ -19,6 +19,7 @@ from typing import Any
 
 from backend.planner.exercises import EXERCISES, get_exercise
 from backend.planner.generate import (
+    FILM_FIRST,
     cue_for_week,
     rank_faults,
     read_emphasis,
@@ -140,6 +141,12 @@ def _name(code: str) -> str:
     return get_exercise(code).name.lower()
 
 
+def _sentence(author: str) -> str:
+    """The author at the start of a sentence: the first letter up, the rest as written
+    (``str.capitalize`` would lower a display name's capitals)."""
+    return author[:1].upper() + author[1:]
+
+
 # --------------------------------------------------------------------------- logs
 
 
@@ -149,9 +156,14 @@ def _all_sets_done(p: ExercisePrescription, e: ExerciseLog) -> bool:
 
 
 def _is_easy(plan: Plan, log: SessionLog, e: ExerciseLog) -> bool:
-    p = plan.session(log.session_key).exercise(e.code)
+    """Easy at the loading dose: a lighter week's or a "not 100 %" day's session is easy by
+    design and says nothing about the level."""
+    session = plan.session(log.session_key)
+    p = session.exercise(e.code)
     return (
         p is not None
+        and not session.lightened
+        and not plan.weeks[session.week - 1].is_deload
         and log.rpe <= EASY_RPE_MAX
         and log.pain < PAIN_REGRESS_AT
         and _all_sets_done(p, e)
@@ -265,9 +277,20 @@ def _regress_for_pain(run: _LogAdaptation, e: ExerciseLog) -> None:
     run.reasons.append(f"Pain {e.pain}/10 in the {name}: moved down to {moved}; coach flagged.")
 
 
+def _next_loading_week_with(run: _LogAdaptation, code: str) -> int | None:
+    """The first session of the next loading week that carries the exercise."""
+    sessions = run.plan.sessions
+    week = sessions[run.idx].week
+    return next((i for i in range(run.idx + 1, len(sessions))
+                 if sessions[i].week != week
+                 and not run.plan.weeks[sessions[i].week - 1].is_deload
+                 and sessions[i].track(code)), None)
+
+
 def _promote_easy(run: _LogAdaptation, e: ExerciseLog) -> None:
-    """Rule 2: an easy streak moves the exercise up a level from the next session on."""
-    at = run.next_session_with(e.code)
+    """Rule 2: an easy streak moves the exercise up a level from the next loading week on:
+    at most one level a week, never into a lighter week."""
+    at = _next_loading_week_with(run, e.code)
     current = run.new.sessions[at].track(e.code) if at is not None else None
     if current is None or at is None or current.level != e.level:
         return
@@ -281,7 +304,8 @@ def _promote_easy(run: _LogAdaptation, e: ExerciseLog) -> None:
     run.kinds.append("easy")
     run.reasons.append(
         f"{EASY_STREAK} easy sessions in a row in the {_name(e.code)}: moved up to level "
-        f"{up.level} ({get_exercise(e.code).level(up.level).name.lower()})."
+        f"{up.level} ({get_exercise(e.code).level(up.level).name.lower()}) from "
+        f"{run.plan.sessions[at].date.isoformat()}."
     )
 
 
@@ -387,7 +411,15 @@ def apply_feeling(plan: Plan, today: date, not_100: bool) -> PlanChange:
         hit = {s.session_key for s in plan.sessions if s.date >= today and s.lightened}
     kind = "feeling"
     if not hit:
-        return PlanChange(plan, False, kind, "No session to change in that window.")
+        ahead = [s for s in plan.sessions if s.date >= today]
+        if not_100:
+            why = (f"No session to lighten from {today.isoformat()} to {last.isoformat()}"
+                   + (f": the next one is {ahead[0].session_key} on {ahead[0].date.isoformat()}"
+                      " and keeps its planned dose; switch it on again that day if you "
+                      "still need to." if ahead else ": no session is left in this block."))
+        else:
+            why = "No lightened session ahead: every coming session already has its planned dose."
+        return PlanChange(plan, False, kind, why)
     flagged = _map_sessions(
         plan, lambda s: replace(s, lightened=not_100) if s.session_key in hit else s
     )
@@ -412,14 +444,32 @@ def _apply_substitutions(
     return tuple(dict.fromkeys(order)), drills
 
 
-def apply_new_analysis(
-    plan: Plan, profile: PlannerProfile, analysis: AnalysisSummary
-) -> PlanChange:
-    """Re-weight the emphasis and cues from a new analysis, from its recording date on.
+def _kept_swaps(plan: Plan, order: tuple[str, ...], drills: tuple[str, ...]) -> list[str]:
+    """The coach's swaps the new reading would not have made itself: said in the reason."""
+    kept = []
+    for sub in plan.substitutions:
+        if sub.to_code in order or sub.to_code in drills:
+            kept.append(f"the coach's swap of the {_name(sub.from_code)} for the "
+                        f"{_name(sub.to_code)} stays")
+    return kept
 
-    Levels and doses carry over (progress is not reset); faults that improved rank lower,
-    new faults add their exercises, drills and cues; a fault that got worse flags the
-    coach. The calendar (block start, weekdays) stays: changing days needs a new block.
+
+def apply_new_analysis(
+    plan: Plan,
+    profile: PlannerProfile,
+    analysis: AnalysisSummary | None,
+    *,
+    today: date | None = None,
+) -> PlanChange:
+    """Re-weight the emphasis and cues from a new analysis (the athlete's diagnosis), from
+    ``today`` on (default: the recording day); ``None``: the clips behind the plan are gone,
+    back to the general emphasis.
+
+    Nothing before ``today`` changes: however old the recording, the past stays as it was
+    prescribed. Levels and doses carry over (progress is not reset); faults that improved
+    rank lower, new faults add their exercises, drills and cues; a fault that got worse
+    flags the coach; the coach's swaps stay (the reason says so). The calendar (block
+    start, weekdays) stays: changing days needs a new block.
     """
     old_ranked = {r.code: r for r in rank_faults(plan.analysis)}
     reading = read_emphasis(analysis)
@@ -436,7 +486,7 @@ def apply_new_analysis(
     added = [c for c in new_ranked if c not in old_ranked]
     order, drills = _apply_substitutions(plan, reading.core_order, reading.drills)
     notes = list(reading.chain_notes)
-    if plan.analysis is not None:
+    if plan.analysis is not None and analysis is not None:
         before = f"Compared with {plan.analysis.recorded_at.isoformat()}:"
         parts = []
         if improved:
@@ -446,7 +496,8 @@ def apply_new_analysis(
         if worse:
             parts.append(f"worse {', '.join(worse)}")
         notes.append(f"{before} {'; '.join(parts) or 'no change in the faults'}.")
-    day = analysis.recorded_at
+    notes = list(dict.fromkeys(notes))
+    day = today or (analysis.recorded_at if analysis is not None else plan.changed_on)
     kept_profile = replace(
         profile,
         block_start=plan.profile.block_start,
@@ -456,6 +507,8 @@ def apply_new_analysis(
         plan,
         profile=kept_profile,
         analysis=analysis,
+        # A block begun without an analysis takes its first one as the re-test's "before".
+        baseline=plan.baseline if plan.baseline is not None else analysis,
         emphasis=reading.items,
         chain_notes=tuple(notes),
         weaker_side=reading.weaker_side,
@@ -463,11 +516,22 @@ def apply_new_analysis(
         exercise_order=order,
         drills=drills,
         weeks=tuple(
-            replace(w, cue_of_week=cue_for_week(reading.ranked, w.number)) if w.end >= day else w
+            replace(
+                w,
+                cue_of_week=cue_for_week(reading.ranked, w.number),
+                # A clip arrived: "film your first clip" is done.
+                film_again=None if analysis is not None and w.film_again == FILM_FIRST
+                else w.film_again,
+            )
+            if w.end >= day
+            else w
             for w in plan.weeks
         ),
     )
-    start = next((i for i, s in enumerate(plan.sessions) if s.date > day), len(plan.sessions))
+    # From today on when given; else the sessions after the recording day.
+    start = next((i for i, s in enumerate(plan.sessions)
+                  if (s.date >= today if today is not None else s.date > day)),
+                 len(plan.sessions))
     added_codes = [c for c in _template(context) if c not in _template(plan)]
     new = replan(context, start, recompute=added_codes, relayout=True)
     flags = [
@@ -481,15 +545,47 @@ def apply_new_analysis(
         )
         for c in worse
     ]
-    lead = reading.items[0].code
-    reason = f"New analysis of {day.isoformat()}: the {_name(lead)} leads"
-    if improved:
+    lead = order[0] if order else reading.items[0].code
+    if analysis is None:
+        reason = (f"The clips behind the plan were deleted: from {day.isoformat()} the "
+                  f"general emphasis, the {_name(lead)} leads")
+    else:
+        reason = f"New analysis of {analysis.recorded_at.isoformat()}: the {_name(lead)} leads"
+    if improved and analysis is not None:
         reason += f"; improved: {', '.join(improved)}"
     if added:
         reason += f"; new: {', '.join(added)}"
     if worse:
         reason += f"; worse: {', '.join(worse)} (coach flagged)"
+    kept = _kept_swaps(plan, order, drills)
+    if kept:
+        reason += "; " + "; ".join(kept)
     return _commit(plan, new, kind="new_analysis", reason=reason + ".", on=day, flags=flags)
+
+
+def protect_past(
+    old: Plan, change: PlanChange, *, locked: Iterable[str] = (), today: date
+) -> PlanChange:
+    """Plan history is immutable: a session already logged (``locked``) or dated before
+    ``today`` keeps what it was prescribed, whatever the change asked. A change that only
+    touched such sessions changes nothing, and says so."""
+    if not change.changed:
+        return change
+    locked_keys = set(locked)
+    kept = {s.session_key: s for s in old.sessions
+            if s.session_key in locked_keys or s.date < today}
+    if not kept:
+        return change
+    plan = change.plan
+    restored = replace(plan, weeks=tuple(
+        replace(w, sessions=tuple(kept.get(s.session_key, s) for s in w.sessions))
+        for w in plan.weeks))
+    if _content(replace(restored, coach_flags=old.coach_flags)) == _content(old) and not (
+            change.coach_flags):
+        return PlanChange(old, False, change.kind,
+                          f"No change: {change.reason} It would only have changed sessions "
+                          "already logged or past, which stay as they were.")
+    return replace(change, plan=restored)
 
 
 # --------------------------------------------------------------------------- coach edits
@@ -531,7 +627,7 @@ def swap_exercise(
     fresh = replace(fresh, set_by="swap")
     new = replan(context, start, recompute=[to_code], overrides={to_code: fresh}, relayout=True)
     reason = (
-        f"{author.capitalize()} swapped the {_name(from_code)} for the {ex.name.lower()} "
+        f"{_sentence(author)} swapped the {_name(from_code)} for the {ex.name.lower()} "
         f"from {from_date.isoformat()}."
     )
     return _commit(plan, new, kind="coach_swap", reason=reason, on=from_date)
@@ -564,7 +660,7 @@ def move_level(
     )
     new = replan(plan, start, recompute=[exercise_code], overrides={exercise_code: state})
     reason = (
-        f"{author.capitalize()} moved the {ex.name.lower()} to level {to_level} "
+        f"{_sentence(author)} moved the {ex.name.lower()} to level {to_level} "
         f"({ex.level(to_level).name.lower()}) from {from_date.isoformat()}."
     )
     return _commit(plan, new, kind="coach_level", reason=reason, on=from_date)
@@ -590,7 +686,7 @@ def add_cue(
     )
     new = replan(context, _first_index_on_or_after(plan, from_date))
     target = f"the {_name(exercise_code)}" if exercise_code else "running"
-    reason = f'{author.capitalize()} added a cue for {target}: "{text}".'
+    reason = f'{_sentence(author)} added a cue for {target}: "{text}".'
     return _commit(plan, new, kind="coach_cue", reason=reason, on=from_date)
 
 
@@ -615,5 +711,5 @@ def add_note(
     context = replace(plan, notes=(*plan.notes, Note(text, on, session_key, author)))
     new = replan(context, start)
     where = f"session {session_key}" if session_key else "the plan"
-    reason = f'{author.capitalize()} added a note to {where}: "{text}".'
+    reason = f'{_sentence(author)} added a note to {where}: "{text}".'
     return _commit(plan, new, kind="coach_note", reason=reason, on=on)

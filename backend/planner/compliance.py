@@ -4,6 +4,7 @@ from other platforms (TrueCoach): 7, 30 and 90 days, capped at 100 %, on track a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from backend.planner.types import Plan, Session, SessionLog
@@ -48,18 +49,30 @@ def _match(log: SessionLog, plans: list[Plan]) -> Plan | None:
     return having[-1] if having else None
 
 
-def compliance(
+@dataclass(frozen=True)
+class ComplianceWindow:
+    """One window: sets done over sets prescribed (``value``, None when nothing was due: no
+    session means nothing to comply with, not 100 %), and how many sessions were due."""
+
+    days: int
+    value: float | None
+    sessions_due: int
+    sets_due: int
+    sets_done: int
+
+
+def compliance_window(
     logs: Iterable[SessionLog],
     plans: Plan | Iterable[Plan],
     today: date,
     days: int,
-) -> float:
+) -> ComplianceWindow:
     """Sets done / sets prescribed for sessions dated in the ``days`` days up to ``today``.
 
     A session dated today counts only once it is logged (the day is not over). Each
     session's done sets are capped at its prescribed sets, so extra work on one day does
     not hide a missed one; the result is capped at 1.0. Nothing prescribed in the window
-    reads as 1.0: nothing was missed.
+    reads as None, with no session due.
     """
     if days < 1:
         raise ValueError("days must be >= 1")
@@ -75,6 +88,7 @@ def compliance(
         done_by_session[key] = max(done_by_session.get(key, 0), done)
     prescribed_total = 0
     done_total = 0
+    sessions_due = 0
     for plan, s in _prescribed(versions):
         if not first_day <= s.date <= today:
             continue
@@ -82,19 +96,30 @@ def compliance(
         if s.date == today and key not in done_by_session:
             continue
         prescribed = sum(len(p.set_targets()) for p in s.exercises)
+        sessions_due += 1
         prescribed_total += prescribed
         done_total += min(prescribed, done_by_session.get(key, 0))
-    if prescribed_total == 0:
-        return 1.0
-    return min(1.0, done_total / prescribed_total)
+    value = min(1.0, done_total / prescribed_total) if prescribed_total else None
+    return ComplianceWindow(days, value, sessions_due, prescribed_total, done_total)
+
+
+def compliance(
+    logs: Iterable[SessionLog],
+    plans: Plan | Iterable[Plan],
+    today: date,
+    days: int,
+) -> float | None:
+    """Sets done / sets prescribed in the window (``compliance_window``); None when
+    nothing was due."""
+    return compliance_window(logs, plans, today, days).value
 
 
 def compliance_windows(
     logs: Iterable[SessionLog], plans: Plan | Iterable[Plan], today: date
-) -> dict[int, float]:
+) -> dict[int, ComplianceWindow]:
     logs = list(logs)
     plans = [plans] if isinstance(plans, Plan) else list(plans)
-    return {d: compliance(logs, plans, today, d) for d in WINDOWS_DAYS}
+    return {d: compliance_window(logs, plans, today, d) for d in WINDOWS_DAYS}
 
 
 def on_track(value: float) -> bool:

@@ -43,6 +43,7 @@ from backend.planner.types import (
     FAULT_CODES,
     SET_BY_ADAPTATION,
     AnalysisSummary,
+    ChainFinding,
     CoachFlag,
     Cue,
     EmphasisItem,
@@ -52,6 +53,7 @@ from backend.planner.types import (
     Session,
     SessionLayout,
     SideExtra,
+    Substitution,
     TrackState,
     VersionNote,
     Week,
@@ -496,11 +498,18 @@ def read_emphasis(analysis: AnalysisSummary | None) -> EmphasisReading:
 
     emphasis = _table_emphasis(ranked)
     apply_chain_rules(CHAIN_RULES, present, link_conf, emphasis, notes)
+    # One note per link (the surest reading): a report may list a link once per side, and
+    # a diagnosis combines two reports.
+    surest: dict[str, ChainFinding] = {}
     for link in analysis.chain if analysis is not None else ():
+        if link.link not in surest or link.confidence > surest[link.link].confidence:
+            surest[link.link] = link
+    for link in surest.values():
         if link.confidence >= CHAIN_LINK_MIN_CONFIDENCE and link.reasoning:
             notes.append(
                 f"Report, {link.link.replace('_', ' ')} ({link.confidence:.2f}): {link.reasoning}"
             )
+    notes = list(dict.fromkeys(notes))
 
     ordered = _order(ranked, emphasis)
     opposite_hand = any(FAULT_RULES[r.code].opposite_hand for r in ranked)
@@ -883,10 +892,33 @@ def replan(
         if to_step:
             baseline = {c: state.get(c, new[c]) for c in layout.codes}
             new = _governed_step(plan, layout, baseline, new, to_step, key)
+        # A level up (an easy streak, a coach) brings its own dose: whatever moved, the
+        # session keeps within its time budget.
+        new = _trim_to_budget(plan, layout, new)
         sessions[i] = render_session(plan, week, skel, new, layout)
         state.update(new)
         prev_week = skel.week
     return replace(plan, weeks=_regroup(plan, sessions))
+
+
+def _trim_to_budget(
+    plan: Plan, layout: SessionLayout, states: dict[str, TrackState]
+) -> dict[str, TrackState]:
+    """Take sets away (drills first, then the last exercise, the lead last) until the
+    longest session fits 25 minutes; a core exercise keeps two sets, a drill one."""
+    if longest_session_minutes(plan, layout, states) <= SESSION_MAX_MINUTES + 1e-9:
+        return states
+    states = dict(states)
+    order = list(layout.drills) + list(reversed(layout.exercise_order))
+    while longest_session_minutes(plan, layout, states) > SESSION_MAX_MINUTES + 1e-9:
+        for code in order:
+            floor = 1 if code in layout.drills else 2
+            if states[code].sets > floor:
+                states[code] = replace(states[code], sets=states[code].sets - 1)
+                break
+        else:
+            break
+    return states
 
 
 def _fit_initial(plan: Plan, states: dict[str, TrackState]) -> dict[str, TrackState]:
@@ -913,9 +945,14 @@ def generate_plan(
     *,
     weeks: int = 6,
     plan_id: str | None = None,
+    substitutions: tuple[Substitution, ...] = (),
+    levels: Mapping[str, int] | None = None,
 ) -> Plan:
     """A new block from the profile and the latest analysis (or a general block without
-    one). Pure and deterministic: the same inputs give the same plan, byte for byte."""
+    one). Pure and deterministic: the same inputs give the same plan, byte for byte.
+
+    A block that follows another carries the coach's swaps (``substitutions``: kept, and
+    said in the reason) and where each exercise stood (``levels``: progress is not reset)."""
     if not 4 <= weeks <= 8:
         raise ValueError("a block is 4 to 8 weeks")
     reading = read_emphasis(analysis)
@@ -972,9 +1009,25 @@ def generate_plan(
         if analysis is not None
         else "the profile (no analysis yet)"
     )
+    order, drill_codes = list(reading.core_order), list(reading.drills)
+    kept: list[str] = []
+    for sub in substitutions:
+        if sub.from_code in order or sub.from_code in drill_codes:
+            kept.append(
+                f"the coach's swap of the {get_exercise(sub.from_code).name.lower()} for the "
+                f"{get_exercise(sub.to_code).name.lower()} carries over"
+            )
+        order = [sub.to_code if c == sub.from_code else c for c in order]
+        drill_codes = [sub.to_code if c == sub.from_code else c for c in drill_codes]
+    order = list(dict.fromkeys(order))
+    drill_codes = [d for d in dict.fromkeys(drill_codes) if d not in order]
+    if substitutions:
+        lead = order[0] if order else lead
     reason = (
         f"New {weeks}-week block from {source}: "
-        f"{get_exercise(lead).name.lower()} leads, {len(days)} sessions a week."
+        f"{get_exercise(lead).name.lower()} leads, {len(days)} sessions a week"
+        + ("; " + "; ".join(kept) if kept else "")
+        + "."
     )
     plan = Plan(
         plan_id=plan_id or f"plan-{profile.block_start.isoformat()}",
@@ -986,13 +1039,19 @@ def generate_plan(
         chain_notes=tuple(notes),
         weaker_side=reading.weaker_side,
         opposite_hand_load=reading.opposite_hand,
-        exercise_order=reading.core_order,
-        drills=reading.drills,
+        exercise_order=tuple(order),
+        drills=tuple(drill_codes),
         weeks=tuple(week_list),
         coach_flags=tuple(flags),
+        substitutions=tuple(substitutions),
         history=(VersionNote(1, "generated", reason, profile.block_start),),
+        baseline=analysis,
     )
     first_key = plan.weeks[0].sessions[0].session_key
     template = plan.exercise_order + plan.drills
-    initial = _fit_initial(plan, {c: start_state(plan, c, first_key) for c in template})
+    carried = levels or {}
+    initial = _fit_initial(plan, {
+        c: start_state(plan, c, first_key,
+                       level=min(carried[c], get_exercise(c).max_level) if c in carried else None)
+        for c in template})
     return replan(plan, 0, recompute=template, overrides=initial, relayout=True, version=1)

@@ -126,6 +126,12 @@ class FaultFinding(_Json):
     severity: str
     side: str | None = None
     confidence: float = 1.0
+    # What was measured (the re-test compares it): the value in the metric's unit, the
+    # metric, and the clip and view it came from in a combined diagnosis.
+    value: float | None = None
+    metric: str | None = None
+    clip_id: int | None = None
+    view: str | None = None
 
     def __post_init__(self) -> None:
         _require(self.code in FAULT_CODES, f"unknown fault code {self.code!r}")
@@ -148,8 +154,21 @@ class ChainFinding(_Json):
 
 
 @dataclass(frozen=True)
+class Measure(_Json):
+    """One metric of the analysis (both sides where it has sides): what a re-test
+    compares when a fault is gone from the newer clip."""
+
+    key: str
+    value: float | None = None
+    left: float | None = None
+    right: float | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
 class AnalysisSummary(_Json):
-    """What the planner needs from one analysis; the gait package is not imported."""
+    """What the planner needs from one analysis (or from the athlete's diagnosis, the
+    latest clip of each view combined); the gait package is not imported."""
 
     recorded_at: date
     faults: tuple[FaultFinding, ...] = ()
@@ -158,6 +177,15 @@ class AnalysisSummary(_Json):
     # instead of failing the plan, so a newer gait package cannot leave an athlete
     # without one.
     unrecognised: tuple[str, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    clip_ids: tuple[int, ...] = ()  # the clips behind it
+
+    def same_findings(self, other: AnalysisSummary | None) -> bool:
+        """The same clips saying the same things (a repeated announcement changes nothing)."""
+        return other is not None and self.to_dict() == other.to_dict()
+
+    def measure(self, key: str | None) -> Measure | None:
+        return next((m for m in self.measures if m.key == key), None)
 
     @classmethod
     def from_report_dict(
@@ -185,6 +213,10 @@ class AnalysisSummary(_Json):
                     severity=f.severity,
                     side=f.side,
                     confidence=math.nan if f.confidence is None else f.confidence,
+                    value=f.value,
+                    metric=f.metric,
+                    clip_id=f.clip_id,
+                    view=f.view,
                 )
             )
         for c in read.chain:
@@ -198,11 +230,22 @@ class AnalysisSummary(_Json):
                     reasoning=c.reasoning,
                 )
             )
+        sources = d.get("sources")
+        clip_ids = tuple(
+            int(s["clip_id"]) for s in (sources if isinstance(sources, list) else ())
+            if isinstance(s, Mapping) and isinstance(s.get("clip_id"), int)
+        )
         return cls(
             recorded_at=recorded_at,
             faults=tuple(faults),
             chain=tuple(chain),
             unrecognised=tuple(unknown),
+            measures=tuple(
+                Measure(m.key, m.value, m.left, m.right, m.unit)
+                for m in read.metrics
+                if m.value is not None or m.left is not None or m.right is not None
+            ),
+            clip_ids=clip_ids,
         )
 
 
@@ -528,6 +571,8 @@ class Plan(_Json):
     substitutions: tuple[Substitution, ...] = ()
     history: tuple[VersionNote, ...] = ()
     schema_version: int = 1
+    # The diagnosis the block was generated from: the "before" of its re-test.
+    baseline: AnalysisSummary | None = None
 
     @property
     def sessions(self) -> tuple[Session, ...]:

@@ -27,6 +27,7 @@ from backend.training.schemas import (
     PlanChangePublic,
     PlanPublic,
     PlanVersionSummary,
+    RetestOut,
     SessionLogIn,
     SwapIn,
 )
@@ -53,10 +54,10 @@ def _public(session: Session, athlete: User, row: PlanVersion) -> PlanPublic:
 
 
 def _current(session: Session, athlete: User) -> PlanPublic:
-    service.ensure_plan(session, athlete)
-    today = service.athlete_today(session.get(AthleteProfile, athlete.id), athlete)
-    service.reconcile_missed_weeks(session, athlete, today)
-    row, _ = service.require_current(session, athlete.pk)
+    # Reads never write versions: missed weeks are counted when a log or an analysis
+    # arrives, and by the periodic housekeeping (training/tasks.py). Only an athlete who
+    # never had a plan gets the general block on the first read.
+    row = service.ensure_plan(session, athlete)
     return _public(session, athlete, row)
 
 
@@ -73,7 +74,8 @@ def _change_public(session: Session, athlete: User, stored: PlanVersion | None,
     flags = change.coach_flags if change else ()
     return PlanChangePublic(
         changed=stored is not None, kind=stored.kind if stored else (change.kind if change else ""),
-        reason=stored.reason if stored else (change.reason if change else "No change."),
+        reason=stored.reason if stored else (change.reason if change else
+                                             "No change: the plan already says this."),
         version=row.version,
         coach_flags=[CoachFlagPublic(code=f.code, message=f.message,
                                      exercise_code=f.exercise_code, session_key=f.session_key)
@@ -112,15 +114,14 @@ def log_session(training_session_id: TrainingSessionId, body: SessionLogIn,
 @plans_router.post("/plans/current/feeling", response_model=PlanChangePublic,
                    summary="'Not feeling 100 %': lighten the next days (or undo it)")
 def set_feeling(body: FeelingIn, athlete: AthleteUser, session: SessionDep) -> PlanChangePublic:
-    stored = service.set_feeling(session, athlete, body.not_100)
-    return _change_public(session, athlete, stored)
+    change, stored = service.set_feeling(session, athlete, body.not_100)
+    return _change_public(session, athlete, stored, change)
 
 
 @plans_router.get("/plans/current/compliance", response_model=ComplianceOut,
                   summary="Sets done over sets prescribed, last 7, 30 and 90 days")
 def read_compliance(athlete: AthleteUser, session: SessionDep) -> ComplianceOut:
-    windows = service.compliance(session, athlete)
-    return ComplianceOut(days_7=windows[7], days_30=windows[30], days_90=windows[90])
+    return ComplianceOut.build(service.compliance_windows(session, athlete))
 
 
 @plans_router.post("/plans/calendar", response_model=CalendarLink,
@@ -169,37 +170,74 @@ def coach_list_flags(athlete: CoachedAthlete, session: SessionDep) -> list[Coach
 @coach_plans_router.get("/compliance", response_model=ComplianceOut,
                         summary="An athlete's compliance, last 7, 30 and 90 days")
 def coach_read_compliance(athlete: CoachedAthlete, session: SessionDep) -> ComplianceOut:
-    windows = service.compliance(session, athlete)
-    return ComplianceOut(days_7=windows[7], days_30=windows[30], days_90=windows[90])
+    return ComplianceOut.build(service.compliance_windows(session, athlete))
 
 
 @coach_plans_router.post("/plan/swap", response_model=PlanChangePublic,
                          summary="Swap an exercise in the athlete's plan")
 def coach_swap(body: SwapIn, athlete: CoachedAthlete, coach: CoachUser,
                session: SessionDep) -> PlanChangePublic:
-    stored = service.coach_edit(session, coach, athlete, body.edit())
-    return _change_public(session, athlete, stored)
+    change, stored = service.coach_edit(session, coach, athlete, body.edit())
+    return _change_public(session, athlete, stored, change)
 
 
 @coach_plans_router.post("/plan/level", response_model=PlanChangePublic,
                          summary="Move an exercise to another level")
 def coach_level(body: LevelIn, athlete: CoachedAthlete, coach: CoachUser,
                 session: SessionDep) -> PlanChangePublic:
-    stored = service.coach_edit(session, coach, athlete, body.edit())
-    return _change_public(session, athlete, stored)
+    change, stored = service.coach_edit(session, coach, athlete, body.edit())
+    return _change_public(session, athlete, stored, change)
 
 
 @coach_plans_router.post("/plan/cues", response_model=PlanChangePublic,
                          summary="Add a cue (to an exercise, or a running cue)")
 def coach_cue(body: CueIn, athlete: CoachedAthlete, coach: CoachUser,
               session: SessionDep) -> PlanChangePublic:
-    stored = service.coach_edit(session, coach, athlete, body.edit())
-    return _change_public(session, athlete, stored)
+    change, stored = service.coach_edit(session, coach, athlete, body.edit())
+    return _change_public(session, athlete, stored, change)
 
 
 @coach_plans_router.post("/plan/notes", response_model=PlanChangePublic,
                          summary="Add a note to the plan or to one session")
 def coach_note(body: NoteIn, athlete: CoachedAthlete, coach: CoachUser,
                session: SessionDep) -> PlanChangePublic:
-    stored = service.coach_edit(session, coach, athlete, body.edit())
-    return _change_public(session, athlete, stored)
+    change, stored = service.coach_edit(session, coach, athlete, body.edit())
+    return _change_public(session, athlete, stored, change)
+
+
+def _block_started(session: Session, athlete: User, created_by: User | None) -> PlanChangePublic:
+    row = service.start_new_block(session, athlete, created_by=created_by)
+    return PlanChangePublic(changed=True, kind=row.kind, reason=row.reason, version=row.version,
+                            coach_flags=[])
+
+
+def _retest(session: Session, athlete: User) -> RetestOut:
+    plan, comparisons = service.retest(session, athlete)
+    return RetestOut.build(plan, comparisons)
+
+
+@plans_router.post("/plans/blocks", response_model=PlanChangePublic, status_code=201,
+                   summary="Start a new block from today, following the current one")
+def start_block(athlete: AthleteUser, session: SessionDep) -> PlanChangePublic:
+    """The new block is built on the athlete's diagnosis; the coach's swaps and the levels
+    reached carry over, and its reason opens with the re-test of the block it follows."""
+    return _block_started(session, athlete, None)
+
+
+@plans_router.get("/plans/current/retest", response_model=RetestOut,
+                  summary="The re-test: each targeted fault before the block and after it")
+def read_retest(athlete: AthleteUser, session: SessionDep) -> RetestOut:
+    return _retest(session, athlete)
+
+
+@coach_plans_router.post("/plan/blocks", response_model=PlanChangePublic, status_code=201,
+                         summary="Start a new block for the athlete from today")
+def coach_start_block(athlete: CoachedAthlete, coach: CoachUser,
+                      session: SessionDep) -> PlanChangePublic:
+    return _block_started(session, athlete, coach)
+
+
+@coach_plans_router.get("/plan/retest", response_model=RetestOut,
+                        summary="The athlete's re-test: each targeted fault before and after")
+def coach_read_retest(athlete: CoachedAthlete, session: SessionDep) -> RetestOut:
+    return _retest(session, athlete)

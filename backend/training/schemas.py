@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend import planner
 from backend.core.text import Text
+from backend.planner.retest import after_analysis
 from backend.training.edits import AddCue, AddNote, MoveLevel, SwapExercise
 
 
@@ -164,9 +165,60 @@ class FeelingIn(BaseModel):
 
 
 class ComplianceOut(BaseModel):
-    days_7: float
-    days_30: float
-    days_90: float
+    days_7: float | None = Field(description="Sets done over sets due in the last 7 days; "
+                                 "null when no session was due (nothing to comply with)")
+    days_30: float | None
+    days_90: float | None
+    sessions_due_7: int = Field(description="Sessions due in the window")
+    sessions_due_30: int
+    sessions_due_90: int
+
+    @classmethod
+    def build(cls, windows: dict[int, planner.ComplianceWindow]) -> ComplianceOut:
+        return cls(days_7=windows[7].value, days_30=windows[30].value,
+                   days_90=windows[90].value, sessions_due_7=windows[7].sessions_due,
+                   sessions_due_30=windows[30].sessions_due,
+                   sessions_due_90=windows[90].sessions_due)
+
+
+class FaultComparisonOut(BaseModel):
+    code: str
+    label: str
+    metric: str | None
+    side: str | None
+    before_value: float | None
+    before_severity: str
+    after_value: float | None
+    after_severity: str | None = Field(description="null: below the fault's threshold now, "
+                                       "or not filmed again")
+    change: float | None = Field(description="After minus before, in the metric's unit")
+    smallest_detectable_change: float | None = Field(
+        description="A change smaller than this is measurement noise")
+    outcome: str = Field(description="shrank, gone, no_detectable_change, grew or "
+                         "not_refilmed")
+    summary: str
+
+
+class RetestOut(BaseModel):
+    plan_id: str
+    block_start: date
+    block_end: date
+    before_recorded_at: date | None = Field(description="The diagnosis the block was built on")
+    after_recorded_at: date | None = Field(description="The re-test's newest clip; null until "
+                                           "a clip recorded since the block began is analysed")
+    film_again: str | None = Field(description="The plan's prompt to film again")
+    faults: list[FaultComparisonOut]
+
+    @classmethod
+    def build(cls, plan: planner.Plan,
+              comparisons: tuple[planner.FaultComparison, ...]) -> RetestOut:
+        after = after_analysis(plan)
+        return cls(plan_id=plan.plan_id, block_start=plan.block_start, block_end=plan.block_end,
+                   before_recorded_at=plan.baseline.recorded_at if plan.baseline else None,
+                   after_recorded_at=after.recorded_at if after else None,
+                   film_again=next((w.film_again for w in reversed(plan.weeks)
+                                    if w.film_again), None),
+                   faults=[FaultComparisonOut.model_validate(c.to_dict()) for c in comparisons])
 
 
 class CalendarLink(BaseModel):

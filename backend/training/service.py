@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from backend.training.models import (
 from backend.training.schemas import ExerciseLogIn, SessionLogIn
 
 DEFAULT_BLOCK_WEEKS = 6
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # A session done a little before its plan's first day (started early) still counts.
 LOG_EARLY_LIMIT = timedelta(days=7)
 # A phone ahead of the profile's time zone (travelling east, a zone never set) is already on
@@ -127,6 +129,23 @@ def store_change(session: Session, athlete_id: int, change: planner.PlanChange,
                   created_by=created_by, flags=change.coach_flags)
 
 
+def logged_keys(session: Session, athlete_id: int, plan_id: str) -> set[str]:
+    return set(session.exec(
+        select(SessionLogEntry.session_key).where(SessionLogEntry.athlete_id == athlete_id,
+                                                  SessionLogEntry.plan_id == plan_id)
+    ).all())
+
+
+def _guard(session: Session, athlete: User, old: planner.Plan,
+           change: planner.PlanChange, as_of: date | None = None) -> planner.PlanChange:
+    """Plan history is immutable: no change reaches a session already logged or a past day
+    (``planner.protect_past``). ``as_of`` stands in for today when seeding a history that
+    happened in the past (the demo), never for a request."""
+    today = as_of or athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    return planner.protect_past(old, change, locked=logged_keys(session, athlete.pk,
+                                                                old.plan_id), today=today)
+
+
 def _new_plan_id(session: Session, athlete_id: int, block_start: date) -> str:
     blocks = session.exec(
         select(func.count(func.distinct(PlanVersion.plan_id)))
@@ -137,16 +156,35 @@ def _new_plan_id(session: Session, athlete_id: int, block_start: date) -> str:
 
 def generate_block(session: Session, athlete: User, *, reason_kind: str,
                    analysis: planner.AnalysisSummary | None = None,
-                   created_by: User | None = None, start: date | None = None) -> PlanVersion:
+                   created_by: User | None = None, start: date | None = None,
+                   follows: planner.Plan | None = None, why: str = "") -> PlanVersion:
     """A new block from today in the athlete's time zone (``start`` sets another first day:
-    the demo seed starts blocks in the past to give them history)."""
+    the demo seed starts blocks in the past to give them history). A block that ``follows``
+    another keeps the coach's swaps and where each exercise stood; ``why`` opens its
+    reason."""
     profile_row = session.get(AthleteProfile, athlete.id)
     start = start or athlete_today(profile_row, athlete)
     profile = planner_profile(session, athlete, start)
-    plan = planner.generate_plan(profile, analysis, weeks=DEFAULT_BLOCK_WEEKS,
-                                 plan_id=_new_plan_id(session, athlete.pk, start))
+    plan = planner.generate_plan(
+        profile, analysis, weeks=DEFAULT_BLOCK_WEEKS,
+        plan_id=_new_plan_id(session, athlete.pk, start),
+        substitutions=follows.substitutions if follows else (),
+        levels=_levels_reached(follows, start) if follows else None)
+    reason = f"{why} {plan.reason}".strip()[:2000]
+    if why:
+        plan = replace(plan, reason=reason, history=tuple(
+            replace(h, reason=reason) for h in plan.history))
     return _store(session, athlete.pk, plan, kind=reason_kind,
-                  reason=plan.reason, created_by=created_by, flags=plan.coach_flags)
+                  reason=reason, created_by=created_by, flags=plan.coach_flags)
+
+
+def _levels_reached(plan: planner.Plan, before: date) -> dict[str, int]:
+    """Where each exercise stands on the last session before ``before``."""
+    levels: dict[str, int] = {}
+    for s in plan.sessions:
+        if s.date < before:
+            levels.update({t.code: t.level for t in s.tracks})
+    return levels
 
 
 def ensure_plan(session: Session, athlete: User) -> PlanVersion:
@@ -162,10 +200,26 @@ def on_onboarding_completed(session: Session, athlete: User) -> PlanVersion:
     if row is None:
         return generate_block(session, athlete, reason_kind="onboarding")
     plan = planner.Plan.from_dict(row.data)
-    if planner_profile(session, athlete, plan.block_start) == plan.profile or _has_logs(
-            session, athlete.pk, row.plan_id):
+    profile = planner_profile(session, athlete, plan.block_start)
+    if profile == plan.profile:
         return row
-    return generate_block(session, athlete, reason_kind="onboarding", analysis=plan.analysis)
+    if not _has_logs(session, athlete.pk, row.plan_id):
+        return generate_block(session, athlete, reason_kind="onboarding",
+                              analysis=plan.analysis)
+    # Work was logged on this block: it stays as it was; days or equipment that changed
+    # give a new block from today, following this one.
+    changed = []
+    if profile.strength_weekdays != plan.profile.strength_weekdays:
+        changed.append("strength days " + ", ".join(WEEKDAYS[d] for d in
+                                                    profile.strength_weekdays))
+    if profile.equipment != plan.profile.equipment:
+        changed.append("equipment " + ", ".join(sorted(profile.equipment)))
+    if not changed:
+        return row
+    return generate_block(session, athlete, reason_kind="profile", analysis=plan.analysis,
+                          follows=plan,
+                          why=f"Profile changed ({'; '.join(changed)}): the coming weeks "
+                          "follow it; the sessions logged so far stay as they were.")
 
 
 def _has_logs(session: Session, athlete_id: int, plan_id: str) -> bool:
@@ -176,21 +230,43 @@ def _has_logs(session: Session, athlete_id: int, plan_id: str) -> bool:
 
 
 def on_analysis(session: Session, athlete: User, report: dict[str, Any],
-                recorded_at: date) -> PlanVersion | None:
-    """A new analysis re-weights the current plan, or starts the first one. The analysis of
-    a clip it found unfit (``clip_quality.fit`` false) measured nothing: it changes nothing
-    (None)."""
+                recorded_at: date, *, as_of: date | None = None) -> PlanVersion | None:
+    """A single analysis as the diagnosis (``on_diagnosis``); an unfit one (``clip_quality.fit``
+    false) measured nothing: it changes nothing (None)."""
     quality = report.get("clip_quality")
     if isinstance(quality, dict) and quality.get("fit") is False:
         return None
-    analysis = planner.AnalysisSummary.from_report_dict(report, recorded_at=recorded_at)
+    return on_diagnosis(session, athlete,
+                        planner.AnalysisSummary.from_report_dict(report, recorded_at=recorded_at),
+                        as_of=as_of)
+
+
+def on_diagnosis(session: Session, athlete: User, analysis: planner.AnalysisSummary | None,
+                 *, as_of: date | None = None) -> PlanVersion | None:
+    """The athlete's diagnosis changed (a clip analysed, deleted or re-dated): the plan is
+    re-weighted from today on, or the first one generated. The same diagnosis again changes
+    nothing (None); ``None`` (no fit clip left) takes the plan back to the general emphasis.
+    The finished weeks' missed sessions are counted here too (reads never write)."""
     row = current_version(session, athlete.pk)
     if row is None:
+        if analysis is None:
+            return None
         return generate_block(session, athlete, reason_kind="analysis", analysis=analysis)
     plan = planner.Plan.from_dict(row.data)
-    profile = planner_profile(session, athlete, plan.block_start)
-    change = planner.apply_new_analysis(plan, profile, analysis)
-    return store_change(session, athlete.pk, change)
+    if analysis is None and plan.analysis is not None and not plan.analysis.clip_ids:
+        # The plan's analysis was not built from stored clips (a seeded one): no clip
+        # taking part, nothing of it to take back.
+        return None
+    today = as_of or athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    stored = None
+    if not (analysis is None and plan.analysis is None) and not (
+            analysis is not None and analysis.same_findings(plan.analysis)):
+        profile = planner_profile(session, athlete, plan.block_start)
+        change = planner.apply_new_analysis(plan, profile, analysis, today=today)
+        stored = store_change(session, athlete.pk,
+                              _guard(session, athlete, plan, change, as_of))
+    reconcile_missed_weeks(session, athlete, today)
+    return stored
 
 
 # ------------------------------------------------------------------------- logging
@@ -225,8 +301,10 @@ def _exercise_log(prescription: planner.ExercisePrescription,
 
 
 def log_session(session: Session, athlete: User, training_session_key: str,
-                body: SessionLogIn,
+                body: SessionLogIn, *, as_of: date | None = None,
                 ) -> tuple[planner.PlanChange, PlanVersion | None]:
+    """Log a session and adapt the plan from today on (``as_of``: the day a seeded history
+    logged it, for the demo)."""
     _row, plan = require_current(session, athlete.pk)
     try:
         training_session = plan.session(training_session_key)
@@ -260,11 +338,18 @@ def log_session(session: Session, athlete: User, training_session_key: str,
                                 f"({plan.block_start}): give the day you did the session.",
                                 code="logged_on_before_plan")
     log = planner.SessionLog(training_session_key, logged_on, body.rpe, exercises, plan.plan_id)
-    history = [h for h in _logs_for(session, athlete.pk, plan.plan_id)
-               if h.session_key != training_session_key]
+    logs = _logs_for(session, athlete.pk, plan.plan_id)
+    if any(h.to_dict() == log.to_dict() for h in logs):
+        # The same log again (a retry, a double tap): one version, not two.
+        return planner.PlanChange(plan, False, "session_log", (
+            f"Session {training_session_key} is already logged with these sets, effort and "
+            "pain: nothing changed.")), None
+    history = [h for h in logs if h.session_key != training_session_key]
     _save_log(session, athlete.pk, plan, training_session, log)
-    change = planner.apply_session_log(plan, log, history=history)
+    change = _guard(session, athlete, plan,
+                    planner.apply_session_log(plan, log, history=history), as_of)
     stored = store_change(session, athlete.pk, change)
+    reconcile_missed_weeks(session, athlete, as_of or today)
     return change, stored
 
 
@@ -296,7 +381,10 @@ def _save_log(session: Session, athlete_id: int, plan: planner.Plan,
 
 def reconcile_missed_weeks(session: Session, athlete: User, today: date) -> list[PlanVersion]:
     """Count the missed sessions of every finished week once; two or more repeat the week."""
-    _row, plan = require_current(session, athlete.pk)
+    row = current_version(session, athlete.pk)
+    if row is None:
+        return []
+    plan = planner.Plan.from_dict(row.data)
     logged = {log.session_key for log in _logs_for(session, athlete.pk, plan.plan_id)}
     checked = set(session.exec(
         select(MissedWeekCheck.week_number).where(MissedWeekCheck.athlete_id == athlete.id,
@@ -309,7 +397,8 @@ def reconcile_missed_weeks(session: Session, athlete: User, today: date) -> list
         missed = sum(1 for s in week.sessions if s.session_key not in logged)
         session.add(MissedWeekCheck(athlete_id=athlete.pk, plan_id=plan.plan_id,
                                     week_number=week.number, missed=missed))
-        change = planner.apply_missed_sessions(plan, index, missed, noted_on=today)
+        change = _guard(session, athlete, plan,
+                        planner.apply_missed_sessions(plan, index, missed, noted_on=today))
         version = store_change(session, athlete.pk, change)
         if version is not None:
             stored.append(version)
@@ -318,21 +407,29 @@ def reconcile_missed_weeks(session: Session, athlete: User, today: date) -> list
     return stored
 
 
-def set_feeling(session: Session, athlete: User, not_100: bool) -> PlanVersion | None:
+def set_feeling(session: Session, athlete: User, not_100: bool,
+                ) -> tuple[planner.PlanChange, PlanVersion | None]:
     _, plan = require_current(session, athlete.pk)
     today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
-    return store_change(session, athlete.pk, planner.apply_feeling(plan, today, not_100))
+    change = _guard(session, athlete, plan, planner.apply_feeling(plan, today, not_100))
+    return change, store_change(session, athlete.pk, change)
 
 
-def compliance(session: Session, athlete: User) -> dict[int, float]:
+def compliance_windows(session: Session, athlete: User) -> dict[int, planner.ComplianceWindow]:
+    """Each window's sets done over sets due, None with no session due (never 100 %)."""
     plans = [planner.Plan.from_dict(r.data) for r in session.exec(
         select(PlanVersion).where(PlanVersion.athlete_id == athlete.id)).all()]
     if not plans:
-        return {d: 0.0 for d in planner.WINDOWS_DAYS}
+        return {d: planner.ComplianceWindow(d, None, 0, 0, 0) for d in planner.WINDOWS_DAYS}
     logs = [planner.SessionLog.from_dict(r.data) for r in session.exec(
         select(SessionLogEntry).where(SessionLogEntry.athlete_id == athlete.id)).all()]
     today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
     return planner.compliance_windows(logs, plans, today)
+
+
+def compliance(session: Session, athlete: User) -> dict[int, float | None]:
+    """Compliance per window (7, 30, 90 days): None when nothing was due."""
+    return {d: w.value for d, w in compliance_windows(session, athlete).items()}
 
 
 def coach_flags(session: Session, athlete_id: int, *, open_only: bool = True,
@@ -346,16 +443,55 @@ def coach_flags(session: Session, athlete_id: int, *, open_only: bool = True,
 # ------------------------------------------------------------------------- coach edits
 
 
-def coach_edit(session: Session, coach: User, athlete: User,
-               edit: CoachEdit) -> PlanVersion | None:
+def coach_edit(session: Session, coach: User, athlete: User, edit: CoachEdit,
+               ) -> tuple[planner.PlanChange, PlanVersion | None]:
     """A coach's edit (``training.edits``: swap, level, cue or note) as a new plan version."""
     _, plan = require_current(session, athlete.pk)
     today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
+    from_date = getattr(edit, "from_date", None)
+    if from_date is not None and from_date < today:
+        raise InvalidInputError(
+            f"from_date {from_date} lies in the past (today is {today} in the athlete's time "
+            "zone): a change applies from today on, the sessions before stay as they were "
+            "prescribed. Leave from_date out, or give today or a later day.",
+            code="from_date_in_past")
     try:
-        change = edit.apply(plan, today, author=f"coach {coach.display_name}")
+        change = edit.apply(plan, today, author=coach_author(coach))
     except (KeyError, ValueError) as exc:
         raise InvalidInputError(f"Cannot change the plan that way: {exc}") from exc
-    return store_change(session, athlete.pk, change, created_by=coach)
+    change = _guard(session, athlete, plan, change)
+    return change, store_change(session, athlete.pk, change, created_by=coach)
+
+
+def coach_author(coach: User) -> str:
+    """"Coach Carla" for a coach named Carla; a name that already says coach as it is."""
+    name = coach.display_name.strip() or "your coach"
+    return name if name.lower().startswith("coach") else f"Coach {name}"
+
+
+# ------------------------------------------------------------------------- blocks
+
+
+def start_new_block(session: Session, athlete: User, *, created_by: User | None = None,
+                    ) -> PlanVersion:
+    """A new block from today on the athlete's diagnosis, following the current one (the
+    coach's swaps and the levels reached carry over); its reason opens with the re-test of
+    the block it follows."""
+    row = current_version(session, athlete.pk)
+    if row is None:
+        return generate_block(session, athlete, reason_kind="new_block", created_by=created_by)
+    plan = planner.Plan.from_dict(row.data)
+    retest = planner.retest_summary(planner.compare_block(plan))
+    why = f"Re-test of the block from {plan.block_start}: {retest}" if retest else (
+        f"The block from {plan.block_start} ends early, without a re-test clip.")
+    return generate_block(session, athlete, reason_kind="new_block", analysis=plan.analysis,
+                          created_by=created_by, follows=plan, why=why)
+
+
+def retest(session: Session, athlete: User) -> tuple[planner.Plan,
+                                                     tuple[planner.FaultComparison, ...]]:
+    plan = planner.Plan.from_dict(ensure_plan(session, athlete).data)
+    return plan, planner.compare_block(plan)
 
 
 # ------------------------------------------------------------------------- calendar

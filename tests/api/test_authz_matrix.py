@@ -118,6 +118,13 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("PATCH", "/api/v1/clips/{clip_id}"): Rule(frozenset({"athlete"}),
                                                body={"capture_fps": None}),
     ("GET", "/api/v1/coach/athletes/{athlete_id}/clips"): Rule(frozenset({"coach"})),
+    # Issue 13: the diagnosis, the re-test and new blocks: the athlete's own, and their coach.
+    ("GET", "/api/v1/diagnosis"): Rule(ATHLETES),
+    ("GET", "/api/v1/coach/athletes/{athlete_id}/diagnosis"): Rule(frozenset({"coach"})),
+    ("GET", "/api/v1/plans/current/retest"): Rule(ATHLETES),
+    ("GET", "/api/v1/coach/athletes/{athlete_id}/plan/retest"): Rule(frozenset({"coach"})),
+    ("POST", "/api/v1/plans/blocks"): Rule(ATHLETES),
+    ("POST", "/api/v1/coach/athletes/{athlete_id}/plan/blocks"): Rule(frozenset({"coach"})),
     # Every account exports its own data ("/me": nobody else's can be named).
     ("GET", "/api/v1/users/me/export"): Rule(ANY_USER),
     # Resumable uploads (tus): athletes create them; an upload is its creator's alone.

@@ -269,8 +269,15 @@ async def test_compliance(client: httpx.AsyncClient, accounts: Accounts) -> None
     resp = await client.get("/api/v1/plans/current/compliance", headers=athlete["headers"])
     assert resp.status_code == 200
     body = resp.json()
-    assert set(body) == {"days_7", "days_30", "days_90"}
-    assert all(0.0 <= v <= 1.0 for v in body.values())
+    # Issue 13: nothing due read 1.0 / 1.0 / 1.0. Nothing due is null, with the count.
+    assert set(body) == {"days_7", "days_30", "days_90", "sessions_due_7", "sessions_due_30",
+                         "sessions_due_90"}
+    plan = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    due = [s for w in plan["weeks"] for s in w["sessions"]
+           if date.fromisoformat(s["date"]) < today]
+    if not due:  # a block that starts today: nothing was due yet
+        assert body["days_7"] is None and body["sessions_due_7"] == 0
 
 
 def test_missed_weeks_repeat_once(engine: Engine) -> None:
