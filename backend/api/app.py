@@ -27,6 +27,7 @@ from backend.core.config import API_PREFIX, Settings, get_settings
 from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
 from backend.jobs.runtime import JobRuntime
+from backend.progress.router import progress_router
 from backend.training.router import calendar_router, coach_plans_router, plans_router
 from backend.wiring import job_runtime
 
@@ -38,6 +39,8 @@ TAGS = [
      "the calendar feed."},
     {"name": "clips", "description": "Clip uploads, analysis progress, reports and media."},
     {"name": "uploads", "description": "Resumable clip uploads (tus 1.0, for tus-js-client)."},
+    {"name": "progress", "description": "Trends across clips and weeks, the coach's dashboard, "
+     "the exercise list."},
     {"name": "admin", "description": "Running the service."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -105,7 +108,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
     for router in (auth_router, users_router, my_coach_router, coach_router, invites_router,
                    plans_router, coach_plans_router, calendar_router, clips_router,
-                   coach_clips_router, uploads_router, export_router, admin_router):
+                   coach_clips_router, uploads_router, export_router, admin_router,
+                   progress_router):
         app.include_router(router, prefix=API_PREFIX)
     tus_router, app.state.tus_storage = build_tus_router(settings, get_storage(settings))
     app.include_router(tus_router, prefix=API_PREFIX)
