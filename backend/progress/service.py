@@ -93,23 +93,28 @@ class BlockSessions:
     sessions: tuple[Prescribed, ...]
 
 
+# A stored version never changes: its row id, plan id, version number and time of writing
+# name it (more than the id alone, which a database emptied and refilled hands out again).
+BlockKey = tuple[int, str, int, datetime]
+
+
 class _BlockCache:
-    """Prescribed sessions by plan-version row id. A stored version never changes, so a
-    version read once need not be read (nor its JSON parsed) again."""
+    """Prescribed sessions by stored plan version, so a version read once need not be read
+    (nor its JSON parsed) again. Bounded, least recently used out first."""
 
     def __init__(self, size: int = 50_000) -> None:
-        self._items: OrderedDict[int, BlockSessions] = OrderedDict()
+        self._items: OrderedDict[BlockKey, BlockSessions] = OrderedDict()
         self._size = size
         self._lock = Lock()
 
-    def get(self, key: int) -> BlockSessions | None:
+    def get(self, key: BlockKey) -> BlockSessions | None:
         with self._lock:
             item = self._items.get(key)
             if item is not None:
                 self._items.move_to_end(key)
             return item
 
-    def put(self, key: int, item: BlockSessions) -> None:
+    def put(self, key: BlockKey, item: BlockSessions) -> None:
         with self._lock:
             self._items[key] = item
             self._items.move_to_end(key)
@@ -134,33 +139,36 @@ def _block_sessions(data: dict[str, Any]) -> BlockSessions:
 def load_blocks(session: Session, athlete_ids: Sequence[int], *,
                 written_since: datetime | None = None) -> dict[int, list[BlockSessions]]:
     """Each athlete's blocks (latest version of each plan), oldest first. Two queries: the
-    latest version ids, then the JSON of those not cached yet."""
+    latest versions' keys, then the JSON of those not cached yet. ``written_since`` leaves
+    out blocks whose latest version is older (they cannot reach a recent window)."""
     if not athlete_ids:
         return {}
-    latest = (select(func.max(PlanVersion.id))
+    latest = (sa_select(func.max(col(PlanVersion.id)))
               .where(col(PlanVersion.athlete_id).in_(athlete_ids))
               .group_by(col(PlanVersion.athlete_id), col(PlanVersion.plan_id)))
     if written_since is not None:
-        latest = latest.having(func.max(PlanVersion.created_at) >= written_since)
-    rows = session.exec(select(PlanVersion.id, PlanVersion.athlete_id)
-                        .where(col(PlanVersion.id).in_(latest))).all()
+        latest = latest.having(func.max(col(PlanVersion.created_at)) >= written_since)
+    rows = session.execute(
+        sa_select(col(PlanVersion.id), col(PlanVersion.plan_id), col(PlanVersion.version),
+                  col(PlanVersion.created_at), col(PlanVersion.athlete_id))
+        .where(col(PlanVersion.id).in_(latest))).all()
+    keys: dict[int, BlockKey] = {r[0]: (r[0], r[1], r[2], r[3]) for r in rows}
     found: dict[int, BlockSessions] = {}
-    missing = []
-    for version_id, _athlete in rows:
-        cached = block_cache.get(version_id)  # type: ignore[arg-type]
-        if cached is None:
-            missing.append(version_id)
-        else:
-            found[version_id] = cached  # type: ignore[index]
+    for version_id, key in keys.items():
+        cached = block_cache.get(key)
+        if cached is not None:
+            found[version_id] = cached
+    missing = [v for v in keys if v not in found]
     if missing:
-        for version_id, data in session.exec(select(PlanVersion.id, PlanVersion.data)
-                                             .where(col(PlanVersion.id).in_(missing))).all():
+        for version_id, data in session.execute(
+                sa_select(col(PlanVersion.id), col(PlanVersion.data))
+                .where(col(PlanVersion.id).in_(missing))).all():
             block = _block_sessions(dict(data))
-            block_cache.put(version_id, block)  # type: ignore[arg-type]
-            found[version_id] = block  # type: ignore[index]
+            block_cache.put(keys[version_id], block)
+            found[version_id] = block
     out: dict[int, list[BlockSessions]] = defaultdict(list)
-    for version_id, athlete_id in rows:
-        out[athlete_id].append(found[version_id])  # type: ignore[index]
+    for r in rows:
+        out[r[4]].append(found[r[0]])
     for blocks in out.values():
         blocks.sort(key=lambda b: (b.block_start, b.plan_id))
     return out
