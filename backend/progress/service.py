@@ -69,9 +69,10 @@ NO_CLIP_AFTER = timedelta(weeks=6)
 WORSE_VALUE_FRACTION = 0.25
 # Faults whose value is better higher (the cadence itself): worse means lower.
 LOWER_IS_WORSE = frozenset({"low_cadence"})
-# A block ends at most this long after its last version was written (blocks are 6 weeks;
-# generous for longer ones): older blocks cannot hold a session of the dashboard's windows.
-BLOCK_HORIZON = timedelta(weeks=16)
+# A block ends at most this long after its last version was written (a block is 6 weeks,
+# training.service.DEFAULT_BLOCK_WEEKS, starting at most a week after it is generated):
+# blocks written earlier cannot hold a session of the dashboard's windows.
+BLOCK_HORIZON = timedelta(weeks=8)
 
 
 # ---------------------------------------------------------------- prescribed sessions
