@@ -506,22 +506,31 @@ def trends(session: Session, athlete: User, *, weeks: int = 52) -> TrendsOut:
 
     fault_points: dict[str, list[FaultPoint]] = defaultdict(list)
     if ids:
-        for f in session.exec(select(ClipFault).where(col(ClipFault.clip_id).in_(ids))).all():
-            c = by_clip[f.clip_id]
-            fault_points[f.code].append(FaultPoint(
-                clip_id=c.clip_id, recorded_at=c.recorded_at, view=c.view, side=f.side,
-                severity=f.severity, value=f.value, confidence=f.confidence))
+        # Columns, not ORM objects: a year of clips is hundreds of rows.
+        for clip_id, code, side, severity, value, confidence in session.execute(
+                sa_select(col(ClipFault.clip_id), col(ClipFault.code), col(ClipFault.side),
+                          col(ClipFault.severity), col(ClipFault.value),
+                          col(ClipFault.confidence))
+                .where(col(ClipFault.clip_id).in_(ids))).all():
+            c = by_clip[clip_id]
+            fault_points[code].append(FaultPoint(
+                clip_id=c.clip_id, recorded_at=c.recorded_at, view=c.view, side=side,
+                severity=severity, value=value, confidence=confidence))
     metric_points: dict[str, list[MetricPoint]] = defaultdict(list)
     units: dict[str, str | None] = {}
     if ids:
-        for m in session.exec(select(ClipMetric).where(col(ClipMetric.clip_id).in_(ids))).all():
-            if m.value is None and m.left is None and m.right is None:
+        for clip_id, key, value, left, right, n_strides, unit in session.execute(
+                sa_select(col(ClipMetric.clip_id), col(ClipMetric.key), col(ClipMetric.value),
+                          col(ClipMetric.left), col(ClipMetric.right),
+                          col(ClipMetric.n_strides), col(ClipMetric.unit))
+                .where(col(ClipMetric.clip_id).in_(ids))).all():
+            if value is None and left is None and right is None:
                 continue  # withheld: nothing was measured
-            c = by_clip[m.clip_id]
-            units.setdefault(m.key, m.unit)
-            metric_points[m.key].append(MetricPoint(
-                clip_id=c.clip_id, recorded_at=c.recorded_at, view=c.view, value=m.value,
-                left=m.left, right=m.right, n_strides=m.n_strides))
+            c = by_clip[clip_id]
+            units.setdefault(key, unit)
+            metric_points[key].append(MetricPoint(
+                clip_id=c.clip_id, recorded_at=c.recorded_at, view=c.view, value=value,
+                left=left, right=right, n_strides=n_strides))
     order = {c.clip_id: i for i, c in enumerate(clips)}
     faults = [FaultTrend(code=code, title=fault_title(code),
                          points=sorted(points, key=lambda p: order[p.clip_id]))
