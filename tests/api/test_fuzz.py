@@ -38,6 +38,7 @@ from sqlmodel import Session
 from backend.accounts.models import Role
 from backend.accounts.service import create_user
 from backend.core.config import Settings
+from backend.training.models import CoachFlagEntry
 from tests.clips.seed import seed_analysed_clip
 
 # Examples per operation and role, over the three passes: ~45 operations x 4 roles x 2
@@ -82,6 +83,17 @@ def _account(client: asgi.ASGIClient, role: str, engine: Engine) -> dict[str, st
     return {"Authorization": f"Bearer {token}"}
 
 
+def _seed_flag(engine: Engine, athlete_id: int) -> int:
+    """An open flag of the athlete, for the coach's acknowledge and resolve."""
+    with Session(engine) as session:
+        flag = CoachFlagEntry(athlete_id=athlete_id, code="pain", message="Pain 5/10.",
+                              plan_version=1)
+        session.add(flag)
+        session.commit()
+        assert flag.id is not None
+        return flag.id
+
+
 def seed_world(client: asgi.ASGIClient, engine: Engine, settings: Settings,
                work: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """An athlete with a plan, a calendar feed, an analysed clip and an unfinished upload, and
@@ -102,7 +114,10 @@ def seed_world(client: asgi.ASGIClient, engine: Engine, settings: Settings,
     params = {"athlete_id": str(me["id"]), "code": fresh_code,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
               "token": feed["token"], "clip_id": str(seeded.clip_id), "name": seeded.keyframe,
-              "uuid": upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1]}
+              "uuid": upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1],
+              "invite_code": _ok(client.post("/api/v1/coach/invites", headers=coach),
+                                 201)["code"],
+              "flag_id": str(_seed_flag(engine, int(me["id"])))}
     return {"athlete": athlete, "coach": coach, "admin": admin, "anonymous": {}}, params
 
 
