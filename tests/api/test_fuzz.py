@@ -52,8 +52,11 @@ MAX_EXAMPLES = 16
 #   produce a body (the operation documents none), and its header checks are tested in
 #   tests/clips/test_tus.py.
 # Operations that must answer 2xx at least once: the seeded rows and the tokens work (most
-# operations are one role's: anonymous reaches only the public ones).
-MIN_SUCCEEDING = {"athlete": 24, "coach": 18, "admin": 6, "anonymous": 3}
+# operations are one role's: anonymous reaches only the public ones, and of those the health
+# check and the calendar feed for sure; whether a generated registration passes the password
+# rules depends on the examples, which Hypothesis seeds with constants from the source, so a
+# new module can shift them. Registration is tested in tests/accounts).
+MIN_SUCCEEDING = {"athlete": 24, "coach": 18, "admin": 6, "anonymous": 2}
 EXCLUDED = {("GET", "/api/v1/clips/{clip_id}/events"), ("PATCH", "/api/v1/uploads/{uuid}")}
 
 PASSWORD = "a-long-enough-passphrase"
