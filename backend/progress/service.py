@@ -288,7 +288,10 @@ def _latest_fit_clips(session: Session, athlete_ids: Sequence[int], per_view: in
                      col(AnalysisReport.view).label("view"),
                      col(Clip.recorded_at).label("recorded_at"), rank)
               .join(AnalysisReport, col(AnalysisReport.clip_id) == col(Clip.id))
-              .where(col(Clip.athlete_id).in_(athlete_ids), col(AnalysisReport.fit).is_(True))
+              # Both sides filtered by athlete: each read through its athlete index.
+              .where(col(Clip.athlete_id).in_(athlete_ids),
+                     col(AnalysisReport.athlete_id).in_(athlete_ids),
+                     col(AnalysisReport.fit).is_(True))
               .subquery())
     rows = session.execute(sa_select(ranked.c.clip_id, ranked.c.athlete_id, ranked.c.view,
                                      ranked.c.recorded_at, ranked.c.rank)
@@ -416,10 +419,10 @@ def _athlete_rows(session: Session, roster: list[_RosterRow], ids: list[int],
 
     fit = _latest_fit_clips(session, ids, per_view=2)
     faults = _faults_of(session, [c.clip_id for c in fit])
-    by_view: dict[tuple[int, str], list[FitClip]] = defaultdict(list)
+    by_view: dict[int, dict[str, list[FitClip]]] = defaultdict(lambda: defaultdict(list))
     latest_fit: dict[int, FitClip] = {}
     for c in sorted(fit, key=lambda c: (c.recorded_at, c.clip_id), reverse=True):
-        by_view[(c.athlete_id, c.view)].append(c)
+        by_view[c.athlete_id][c.view].append(c)  # newest first
         latest_fit.setdefault(c.athlete_id, c)
     headlines = _headlines(latest_fit, faults)
 
@@ -463,8 +466,8 @@ def _athlete_rows(session: Session, roster: list[_RosterRow], ids: list[int],
                 message=f"Compliance fell from {before.value:.0%} (the 30 days before) to "
                         f"{c7.value:.0%} (last 7 days)."))
         worse = []
-        for (athlete_id, view), clips in sorted(by_view.items()):
-            if athlete_id == a and len(clips) >= 2:
+        for view, clips in sorted(by_view.get(a, {}).items()):
+            if len(clips) >= 2:
                 worse += [f"{w} ({view} view)" for w in worse_faults(
                     faults.get(clips[0].clip_id, []), faults.get(clips[1].clip_id, []))]
         if worse:
