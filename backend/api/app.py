@@ -36,6 +36,7 @@ from backend.core.db import get_engine
 from backend.core.errors import install_error_handlers
 from backend.jobs.runtime import JobRuntime
 from backend.notifications.router import notifications_router, push_router
+from backend.progress.router import progress_router
 from backend.training.router import calendar_router, coach_plans_router, plans_router
 from backend.wiring import job_runtime
 
@@ -49,6 +50,8 @@ TAGS = [
     {"name": "uploads", "description": "Resumable clip uploads (tus 1.0, for tus-js-client)."},
     {"name": "notifications", "description": "The in-app feed, Web Push subscriptions (VAPID) "
      "and notification preferences."},
+    {"name": "progress", "description": "Trends across clips and weeks, the coach's dashboard, "
+     "the exercise list."},
     {"name": "admin", "description": "Running the service."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -120,7 +123,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     for router in (auth_router, users_router, my_coach_router, coach_router, invites_router,
                    plans_router, coach_plans_router, calendar_router, clips_router,
                    coach_clips_router, uploads_router, export_router, push_router,
-                   notifications_router, admin_router):
+                   notifications_router, admin_router, progress_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(diagnosis_router, prefix=API_PREFIX)
     tus_router, app.state.tus_storage = build_tus_router(settings, get_storage(settings))

@@ -9,7 +9,12 @@ from backend.accounts.schemas import ProfilePublic, UserPublic
 from backend.accounts.service import get_or_create_profile
 from backend.coaching import service
 from backend.coaching.dependencies import CoachedAthlete
-from backend.coaching.schemas import CoachLinkPublic, InvitePublic, RosterAthlete
+from backend.coaching.schemas import (
+    CoachLinkPublic,
+    InviteListed,
+    InvitePublic,
+    RosterAthlete,
+)
 from backend.core.deps import SessionDep
 from backend.core.errors import ERROR_RESPONSES, NotFoundError
 
@@ -23,6 +28,20 @@ my_coach_router = APIRouter(prefix="/users/me/coach", tags=["coach"], responses=
 def create_invite(coach: CoachUser, session: SessionDep) -> InvitePublic:
     invite = service.create_invite(session, coach)
     return InvitePublic(code=invite.code, expires_at=invite.expires_at)
+
+
+@coach_router.get("/invites", response_model=list[InviteListed],
+                  summary="The coach's invites: pending, accepted or expired")
+def list_invites(coach: CoachUser, session: SessionDep) -> list[InviteListed]:
+    return service.invites(session, coach)
+
+
+@coach_router.delete("/invites/{invite_code}", status_code=status.HTTP_204_NO_CONTENT,
+                     summary="Revoke an unused invite", response_class=Response,
+                     responses={409: ERROR_RESPONSES[400]})
+def revoke_invite(invite_code: str, coach: CoachUser, session: SessionDep) -> Response:
+    service.revoke_invite(session, coach, invite_code)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @coach_router.get("/athletes", response_model=list[RosterAthlete],

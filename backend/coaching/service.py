@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import AthleteProfile, User
 from backend.coaching.models import CoachInvite, CoachLink
-from backend.coaching.schemas import CoachLinkPublic, RosterAthlete
+from backend.coaching.schemas import CoachLinkPublic, InviteListed, InviteStatus, RosterAthlete
 from backend.core.errors import ConflictError, NotFoundError
 from backend.core.text import well_formed
 from backend.core.time import utcnow
@@ -30,6 +30,36 @@ def create_invite(session: Session, coach: User) -> CoachInvite:
     session.add(invite)
     session.flush()
     return invite
+
+
+def invites(session: Session, coach: User) -> list[InviteListed]:
+    """The coach's invites, newest first, each with its status."""
+    now = utcnow()
+    rows = session.exec(select(CoachInvite).where(CoachInvite.coach_id == coach.id)
+                        .order_by(col(CoachInvite.id).desc())).all()
+    return [InviteListed(
+        code=i.code, created_at=i.created_at, expires_at=i.expires_at,
+        status=(InviteStatus.accepted if i.accepted_by_id is not None
+                else InviteStatus.expired if i.expires_at < now else InviteStatus.pending),
+        accepted_by_id=i.accepted_by_id, accepted_at=i.accepted_at) for i in rows]
+
+
+def revoke_invite(session: Session, coach: User, code: str) -> None:
+    """Delete an unused invite of this coach, so the code can no longer be accepted.
+
+    An accepted invite is a link already: revoking it would change nothing, so it is a
+    conflict that says how to end the link instead."""
+    code = code.strip().upper()
+    invite = (session.exec(select(CoachInvite).where(CoachInvite.code == code,
+                                                     CoachInvite.coach_id == coach.id)).first()
+              if well_formed(code, _CODE_ALPHABET, INVITE_CODE_LENGTH) else None)
+    if invite is None:
+        raise NotFoundError("You have no invite with this code.", code="invite_not_found")
+    if invite.accepted_by_id is not None:
+        raise ConflictError("This invite was already accepted: the athlete is on your roster "
+                            "(they can leave from their settings).", code="invite_used")
+    session.delete(invite)
+    session.flush()
 
 
 def accept_invite(session: Session, athlete: User, code: str) -> CoachLink:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.core.time import utcnow
@@ -36,7 +36,11 @@ class SessionLogEntry(SQLModel, table=True):
     """What the athlete logged for one planned session (one row per session, last log wins)."""
 
     __tablename__ = "session_log"
-    __table_args__ = (UniqueConstraint("athlete_id", "plan_id", "session_key"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "plan_id", "session_key"),
+        # Trends and the dashboard read an athlete's logs by the session's date.
+        Index("ix_session_log_athlete_id_session_date", "athlete_id", "session_date"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     athlete_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
@@ -71,9 +75,13 @@ class SetLogEntry(SQLModel, table=True):
 
 
 class CoachFlagEntry(SQLModel, table=True):
-    """Something the athlete's coach should look at (pain, missed sessions, a fault worse)."""
+    """Something the athlete's coach should look at (pain, missed sessions, a fault worse).
+
+    Open until resolved; acknowledging says the coach has seen it and keeps it open."""
 
     __tablename__ = "coach_flag"
+    # The dashboard counts each athlete's open flags (resolved_at null).
+    __table_args__ = (Index("ix_coach_flag_athlete_id_resolved_at", "athlete_id", "resolved_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     athlete_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
@@ -84,6 +92,10 @@ class CoachFlagEntry(SQLModel, table=True):
     plan_version: int
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="user.id",
+                                           ondelete="SET NULL")
+    resolved_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
 
 
 class CalendarFeed(SQLModel, table=True):

@@ -14,7 +14,7 @@ from backend.accounts.models import AthleteProfile, User
 from backend.coaching.dependencies import CoachedAthlete
 from backend.core.deps import MAX_ID, SessionDep
 from backend.core.errors import ERROR_RESPONSES
-from backend.training import service
+from backend.training import flags, service
 from backend.training.models import PlanVersion, SessionLogEntry
 from backend.training.schemas import (
     CalendarLink,
@@ -165,6 +165,26 @@ def coach_list_versions(athlete: CoachedAthlete, session: SessionDep,
 def coach_list_flags(athlete: CoachedAthlete, session: SessionDep) -> list[CoachFlagPublic]:
     return [CoachFlagPublic.model_validate(f, from_attributes=True)
             for f in service.coach_flags(session, athlete.pk)]
+
+
+FlagId = Annotated[int, Path(description="The flag's id", ge=1, le=MAX_ID)]
+
+
+@coach_plans_router.post("/flags/{flag_id}/acknowledge", response_model=CoachFlagPublic,
+                         summary="Mark a flag seen (it stays open until resolved)",
+                         responses={409: ERROR_RESPONSES[400]})
+def coach_acknowledge_flag(flag_id: FlagId, athlete: CoachedAthlete, coach: CoachUser,
+                           session: SessionDep) -> CoachFlagPublic:
+    flag = flags.acknowledge(session, coach, athlete.pk, flag_id)
+    return CoachFlagPublic.model_validate(flag, from_attributes=True)
+
+
+@coach_plans_router.post("/flags/{flag_id}/resolve", response_model=CoachFlagPublic,
+                         summary="Resolve (close) a flag")
+def coach_resolve_flag(flag_id: FlagId, athlete: CoachedAthlete, coach: CoachUser,
+                       session: SessionDep) -> CoachFlagPublic:
+    flag = flags.resolve(session, coach, athlete.pk, flag_id)
+    return CoachFlagPublic.model_validate(flag, from_attributes=True)
 
 
 @coach_plans_router.get("/compliance", response_model=ComplianceOut,

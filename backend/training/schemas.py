@@ -79,6 +79,9 @@ class CoachFlagPublic(BaseModel):
     session_key: str | None = None
     plan_version: int | None = None
     created_at: datetime | None = None
+    acknowledged_at: datetime | None = Field(default=None,
+                                             description="When the coach marked it seen")
+    resolved_at: datetime | None = Field(default=None, description="When the coach closed it")
 
 
 class PlanPublic(BaseModel):

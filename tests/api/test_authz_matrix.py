@@ -23,6 +23,7 @@ from backend.accounts.models import Role, User
 from backend.accounts.service import create_user
 from backend.core.config import Settings
 from backend.notifications import service as notifications
+from backend.training.models import CoachFlagEntry
 from tests.clips.media import make_clip
 from tests.clips.seed import seed_analysed_clip
 from tests.conftest import Accounts
@@ -152,6 +153,19 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/notifications/read-all"): Rule(ANY_USER),
     ("GET", "/api/v1/notifications/preferences"): Rule(ANY_USER),
     ("PUT", "/api/v1/notifications/preferences"): Rule(ANY_USER, body={"no_quiet_hours": True}),
+    # Issue 13: invites listed and revoked by their coach (each coach sees only their own:
+    # another coach's code is a 404); flags worked through by the athlete's own coach.
+    ("GET", "/api/v1/coach/invites"): Rule(COACHES),
+    ("DELETE", "/api/v1/coach/invites/{invite_code}"): Rule(frozenset({"coach"})),
+    ("POST", "/api/v1/coach/athletes/{athlete_id}/flags/{flag_id}/acknowledge"): Rule(
+        frozenset({"coach"})),
+    ("POST", "/api/v1/coach/athletes/{athlete_id}/flags/{flag_id}/resolve"): Rule(
+        frozenset({"coach"})),
+    # Trends: the athlete themself and their coach; the dashboard: any coach (their own
+    # roster); the exercise list: anyone logged in (coaches choosing swaps, athletes reading).
+    ("GET", "/api/v1/athletes/{athlete_id}/trends"): Rule(CLIP_READERS),
+    ("GET", "/api/v1/coach/dashboard"): Rule(COACHES),
+    ("GET", "/api/v1/exercises"): Rule(ANY_USER),
 }
 
 
@@ -200,6 +214,16 @@ async def _link(client: httpx.AsyncClient, world: dict[str, Any]) -> str:
     return str(fresh.json()["code"])
 
 
+def _seed_flag(engine: Engine, athlete_id: int) -> int:
+    with Session(engine) as session:
+        flag = CoachFlagEntry(athlete_id=athlete_id, code="pain", message="Pain 5/10.",
+                              plan_version=1)
+        session.add(flag)
+        session.commit()
+        assert flag.id is not None
+        return flag.id
+
+
 async def _new_upload(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
     resp = await client.post("/api/v1/uploads", headers={
         **headers, **TUS, "Upload-Length": "1000", "Upload-Metadata": UPLOAD_METADATA})
@@ -218,6 +242,10 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
     # The athlete's analysed clip and unfinished resumable upload.
     seeded = seed_analysed_clip(engine, settings, int(world["athlete"]["id"]), tmp_path)
     upload_id = await _new_upload(client, world["athlete"]["headers"])
+    # An unused invite of `coach` to revoke, and an open flag of the athlete to work through.
+    revocable = (await client.post("/api/v1/coach/invites",
+                                   headers=world["coach"]["headers"])).json()["code"]
+    flag_id = _seed_flag(engine, int(world["athlete"]["id"]))
     device = await client.post("/api/v1/push/subscriptions", headers=world["athlete"]["headers"],
                                json=MATRIX[("POST", "/api/v1/push/subscriptions")].body)
     with Session(engine) as session:
@@ -245,7 +273,7 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
               "athlete_id": str(world["athlete"]["id"]), "code": code,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
               "token": feed["token"], "clip_id": str(seeded.clip_id), "name": seeded.keyframe,
-              "uuid": upload_id}
+              "uuid": upload_id, "invite_code": revocable, "flag_id": str(flag_id)}
     failures = []
     # Routes that change the links run last, so they do not change what the others see.
     ordered = sorted(MATRIX.items(), key=lambda kv: (kv[0][1] == "/api/v1/auth/logout",
