@@ -89,7 +89,7 @@ STORY: dict[str, tuple[DemoClip, ...]] = {
                  cut=(0.6, 4.1)),
     ),
     "ben@demo.stridelab.app": (
-        DemoClip("side_treadmill_barefoot.mov", "side", day=-1),
+        DemoClip("side_treadmill_barefoot.mov", "side", day=-1, cut=(0.0, 3.4)),
         DemoClip("side_treadmill_feet_cut.mp4", "side", day=16, cut=(0.0, 5.0)),
         DemoClip("side_treadmill_barefoot.mov", "side", day=7 * HISTORY_WEEKS - 2,
                  cut=(0.6, 4.1)),
@@ -103,6 +103,7 @@ class SeedResult:
     created: bool
     clips: int = 0  # clips filed
     analysed: int = 0  # analyses that ended (fit or refused)
+    fit: int = 0  # of which the analysis found the clip fit
     missing_clips: str | None = None  # why no clip was filed, when none was
 
 
@@ -269,7 +270,8 @@ def _film(runtime: JobRuntime, athlete: User, demo: DemoClip, day: date, clips_d
             _backdate_clip(session, clip_id, uploaded)  # type: ignore[arg-type]
             _backdate(session, athlete.pk, mark, uploaded + timedelta(minutes=1))
             session.commit()
-        result.analysed += state.status in ("succeeded",)
+        result.analysed += state.status == "succeeded"
+        result.fit += bool(state.fit)
         progress(f"{label}: {outcome} in {time.monotonic() - began:.1f} s")
 
 

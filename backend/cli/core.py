@@ -71,9 +71,9 @@ def register(app: typer.Typer) -> None:
         finally:
             runtime.close()
         if result.created:
-            console.print(f"Demo data created ({result.clips} clips, {result.analysed} "
-                          f"analysed). Log in as coach@demo.stridelab.app, "
-                          f"ada@demo.stridelab.app or ben@demo.stridelab.app "
-                          f"with password {DEMO_PASSWORD!r}.")
+            console.print(f"Demo data created ({result.clips} clips, {result.fit} analysed "
+                          f"as fit, {result.analysed - result.fit} refused). Log in as "
+                          f"coach@demo.stridelab.app, ada@demo.stridelab.app or "
+                          f"ben@demo.stridelab.app with password {DEMO_PASSWORD!r}.")
         else:
             console.print("Demo data already present.")
