@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 
@@ -51,16 +53,27 @@ def register(app: typer.Typer) -> None:
         console.print(f"Database at {revision}: {get_settings().sqlalchemy_url.split('@')[-1]}")
 
     @demo_app.command("seed")
-    def demo_seed() -> None:
-        """Create a demo coach and two athletes with history (idempotent)."""
-        from backend.core.db import session_scope
+    def demo_seed(
+        clips_dir: Path = typer.Option(
+            Path("../shared/clips/running"), envvar="STRIDELAB_DEMO_CLIPS_DIR",
+            help="The real running clips the demo athletes film (analysed now, seconds "
+                 "each); without them the rest is seeded."),
+    ) -> None:
+        """Create a demo coach and two athletes with weeks of history (idempotent)."""
+        from backend.core.config import get_settings
+        from backend.core.db import get_engine
         from backend.demo import DEMO_PASSWORD, seed_demo
+        from backend.wiring import job_runtime
 
-        with session_scope() as session:
-            created = seed_demo(session)
-        if created:
-            console.print(f"Demo data created. Log in as coach@demo.stridelab.app, "
-                          f"ada@demo.stridelab.app or ben@demo.stridelab.app "
-                          f"with password {DEMO_PASSWORD!r}.")
+        runtime = job_runtime(get_settings(), get_engine())
+        try:
+            result = seed_demo(runtime, clips_dir=clips_dir, progress=console.print)
+        finally:
+            runtime.close()
+        if result.created:
+            console.print(f"Demo data created ({result.clips} clips, {result.fit} analysed "
+                          f"as fit, {result.analysed - result.fit} refused). Log in as "
+                          f"coach@demo.stridelab.app, ada@demo.stridelab.app or "
+                          f"ben@demo.stridelab.app with password {DEMO_PASSWORD!r}.")
         else:
             console.print("Demo data already present.")
