@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import preact from '@preact/preset-vite'
 import { defineConfig } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
