@@ -147,7 +147,7 @@ function Report({ clip, onChange }: { clip: Clip; onChange: (c: Clip) => void })
         </div>
       )}
       <h2>Metrics</h2>
-      <div class="card" style="overflow-x:auto">
+      <div class="card" style="overflow-x:auto" tabIndex={0} role="region" aria-label="Metrics table">
         <table>
           <caption class="muted" style="text-align:left">Left and right where measured, and the typical range</caption>
           <thead><tr><th scope="col">Metric</th><th scope="col">Value</th><th scope="col">Left</th><th scope="col">Right</th><th scope="col">Typical</th></tr></thead>

@@ -38,7 +38,7 @@ export function CoachHome() {
       {rows === null && !error && <p class="muted" role="status">Loading…</p>}
       {rows?.length === 0 && <p class="empty">No athletes yet. Invite one with the button above.</p>}
       {sorted.length > 0 && (
-        <div class="card" style="overflow-x:auto">
+        <div class="card" style="overflow-x:auto" tabIndex={0} role="region" aria-label="Roster table">
           <table class="roster">
             <thead><tr>{header('display_name', 'Athlete')}{header('compliance_7d', 'Sessions done (7 days)')}{header('open_flags', 'Flags')}</tr></thead>
             <tbody>
