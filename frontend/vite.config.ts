@@ -33,6 +33,9 @@ export default defineConfig({
         // The app shell is precached; client-side routes fall back to it offline. The API is
         // never cached by the service worker (reports and plans change; auth is per user).
         globPatterns: ['**/*.{js,css,html,png,svg,webmanifest}'],
+        // The first visit is controlled at once, so the shell works offline from then on.
+        clientsClaim: true,
+        skipWaiting: true,
         navigateFallback: '/index.html',
         navigateFallbackDenylist: [/^\/api\//, /^\/docs/, /^\/redoc/, /^\/openapi\.json/, /^\/healthz/],
       },

@@ -11,12 +11,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
-from starlette.types import Scope
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import Scope
 
 import backend
 import backend.models  # every table in the metadata (the export reads them all)
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
 
 # Paths the API owns: an unknown one under these stays a 404, never the web app's index.html.
-API_PATHS = (API_PREFIX.strip("/"), "docs", "redoc", "openapi.json", "healthz")
+API_PATHS = (API_PREFIX.strip("/").split("/")[0], "docs", "redoc", "openapi.json", "healthz")
 
 
 class SinglePageApp(StaticFiles):

@@ -59,8 +59,8 @@ def server(built_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     env.update(STRIDELAB_DATA_DIR=str(data), STRIDELAB_FRONTEND_DIR=str(FRONTEND))
     port = _free_port()
     log = (data / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "backend.cli.main", "serve", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    command = [sys.executable, "-m", "backend.cli.main", "serve", "--port", str(port)]
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -17,9 +17,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import FRONTEND, PHONE
 
-CLIP = Path(__file__).resolve().parents[2].parent / "shared" / "clips" / "running" / "side_treadmill_barefoot.mov"
+CLIPS = Path(__file__).resolve().parents[2].parent / "shared" / "clips" / "running"
+CLIP = CLIPS / "side_treadmill_barefoot.mov"
 AXE = FRONTEND / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "long-enough-password-42"
+PHONE_CONTEXT: dict[str, Any] = {"viewport": PHONE, "device_scale_factor": 1,
+                                 "is_mobile": True, "has_touch": True}
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +32,8 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     which forbids injected scripts, stays as it is) and returns serious/critical violations."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
-    result: dict[str, Any] = page.evaluate("() => window.axe.run(document, {resultTypes: ['violations']})")
+    result: dict[str, Any] = page.evaluate(
+        "() => window.axe.run(document, {resultTypes: ['violations']})")
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"],
          "nodes": [n["target"] for n in v["nodes"]][:5]}
@@ -57,7 +61,7 @@ def sign_up(page: Page, base: str, name: str, email: str, role: str) -> None:
 
 def test_athlete_and_coach_paths(server: str, browser: Browser, artifacts: Path) -> None:
     assert CLIP.exists(), f"the test clip is missing: {CLIP}"
-    athlete_ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
+    athlete_ctx = browser.new_context(**PHONE_CONTEXT)
     page = athlete_ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -130,7 +134,7 @@ def test_athlete_and_coach_paths(server: str, browser: Browser, artifacts: Path)
     screen(page, artifacts, "07-athlete-home")
 
     # The coach: sign up, invite; the athlete accepts; the roster shows them with compliance.
-    coach_ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
+    coach_ctx = browser.new_context(**PHONE_CONTEXT)
     coach = coach_ctx.new_page()
     coach.on("pageerror", lambda e: errors.append(str(e)))
     sign_up(coach, server, "Coach Carter", "carter@example.com", "coach")
@@ -176,7 +180,8 @@ def test_login_errors_are_shown(server: str, browser: Browser) -> None:
     ctx.close()
 
 
-def test_pwa_manifest_service_worker_and_offline_shell(server: str, browser: Browser, artifacts: Path) -> None:
+def test_pwa_manifest_service_worker_and_offline_shell(server: str, browser: Browser,
+                                                        artifacts: Path) -> None:
     manifest = httpx.get(f"{server}/manifest.webmanifest")
     assert manifest.status_code == 200
     m = manifest.json()
@@ -187,11 +192,14 @@ def test_pwa_manifest_service_worker_and_offline_shell(server: str, browser: Bro
     for icon in m["icons"]:
         png = httpx.get(server + icon["src"])
         assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = int.from_bytes(png.content[16:20], "big"), int.from_bytes(png.content[20:24], "big")
+        width = int.from_bytes(png.content[16:20], "big")
+        height = int.from_bytes(png.content[20:24], "big")
         assert f"{width}x{height}" == icon["sizes"]
     # Client-side routes get the app; unknown API paths stay JSON 404s.
     assert "<div id=\"app\">" in httpx.get(f"{server}/plan").text
-    assert httpx.get(f"{server}/api/v1/nothing-here").headers["content-type"].startswith("application/json")
+    missing = httpx.get(f"{server}/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/json")
 
     ctx = browser.new_context(viewport=PHONE)
     page = ctx.new_page()
