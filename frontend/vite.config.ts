@@ -42,5 +42,7 @@ export default defineConfig({
     }),
   ],
   build: { target: 'es2020', sourcemap: false },
+  // `npm run dev` against `stridelab serve` on its default port.
+  server: { proxy: { '/api': 'http://127.0.0.1:8000', '/healthz': 'http://127.0.0.1:8000' } },
   test: { environment: 'node', include: ['src/**/*.test.ts'] },
 })

@@ -216,3 +216,24 @@ def test_pwa_manifest_service_worker_and_offline_shell(server: str, browser: Bro
     expect(page.get_by_role("link", name="StrideLab")).to_be_visible()
     page.screenshot(path=str(artifacts / "10-offline-shell.png"))
     ctx.close()
+
+
+def test_unfit_clip_is_shown_as_refused_with_how_to_film_again(
+        server: str, browser: Browser, artifacts: Path) -> None:
+    clip = CLIPS / "side_treadmill_feet_cut.mp4"
+    ctx = browser.new_context(**PHONE_CONTEXT)
+    page = ctx.new_page()
+    sign_up(page, server, "Feet Cut", "feet@example.com", "athlete")
+    expect(page.get_by_role("heading", name="About your running")).to_be_visible()
+    page.get_by_role("link", name="Film").click()
+    page.get_by_label("Record or choose a clip").set_input_files(str(clip))
+    page.wait_for_url(re.compile(r"/clips/\d+$"), timeout=60_000)
+    refused = page.get_by_role("heading", name="This clip could not be analysed")
+    expect(refused).to_be_visible(timeout=180_000)
+    expect(page.get_by_role("heading", name="Why")).to_be_visible()
+    reasons = page.locator("section ul").first.inner_text()
+    assert reasons.strip(), "a refused clip says why"
+    expect(page.get_by_role("heading", name="How to film again")).to_be_visible()
+    expect(page.get_by_role("link", name="Film again")).to_be_visible()
+    screen(page, artifacts, "11-clip-refused")
+    ctx.close()
