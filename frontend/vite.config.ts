@@ -35,6 +35,8 @@ export default defineConfig({
         globPatterns: ['**/*.{js,css,html,png,svg,webmanifest}'],
         // The first visit is controlled at once, so the shell works offline from then on.
         clientsClaim: true,
+        // Web Push: the notification and its tap (static/push-sw.js).
+        importScripts: ['/push-sw.js'],
         skipWaiting: true,
         navigateFallback: '/index.html',
         navigateFallbackDenylist: [/^\/api\//, /^\/docs/, /^\/redoc/, /^\/openapi\.json/, /^\/healthz/],

@@ -128,6 +128,8 @@ def test_athlete_and_coach_paths(server: str, browser: Browser, artifacts: Path)
     # Home: the clip listed, the calendar-feed link.
     page.get_by_role("link", name="Home").click()
     expect(page.get_by_role("link", name=re.compile("side_treadmill_barefoot"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Updates"))).to_be_visible()
+    expect(page.get_by_role("heading", name="Reminders")).to_be_visible()
     page.get_by_role("button", name="Get the calendar link").click()
     feed = page.get_by_label(re.compile("Calendar feed link")).input_value()
     assert httpx.get(feed).text.startswith("BEGIN:VCALENDAR")

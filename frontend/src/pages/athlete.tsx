@@ -4,6 +4,7 @@ import type { Me } from '../app'
 import { navigate, onLink } from '../router'
 import { onQueueChange, uploadQueue } from '../upload'
 import type { QueueItem } from '../upload/queue'
+import { NotificationFeed, NotificationOptIn } from './notifications'
 
 type Clip = Schemas['ClipPublic']
 
@@ -28,6 +29,7 @@ export function Home({ me }: { me: Me }) {
         <a class="button secondary" href="/plan" onClick={onLink}>Your plan</a>
       </div>
       {pending.length > 0 && <UploadList items={pending} />}
+      <NotificationFeed />
       <h2>Your clips</h2>
       {error && <p class="error" role="alert">{error}</p>}
       {clips === null && !error && <p class="muted" role="status">Loading…</p>}
@@ -44,6 +46,7 @@ export function Home({ me }: { me: Me }) {
       </ul>
       <Invite />
       <Calendar />
+      <NotificationOptIn />
     </section>
   )
 }

@@ -150,13 +150,13 @@ function Report({ clip, onChange }: { clip: Clip; onChange: (c: Clip) => void })
       <div class="card" style="overflow-x:auto" tabIndex={0} role="region" aria-label="Metrics table">
         <table>
           <caption class="muted" style="text-align:left">Left and right where measured, and the typical range</caption>
-          <thead><tr><th scope="col">Metric</th><th scope="col">Value</th><th scope="col">Left</th><th scope="col">Right</th><th scope="col">Typical</th></tr></thead>
+          <thead><tr><th scope="col">Metric</th><th scope="col">Value</th><th scope="col">Left</th><th scope="col">Right</th></tr></thead>
           <tbody>
             {metrics.map((m) => (
               <tr key={m.key}>
-                <th scope="row" style="font-weight:400">{m.key.replace(/_/g, ' ')}</th>
+                <th scope="row" style="font-weight:400">{m.key.replace(/_/g, ' ')}
+                  {m.typical && <div class="muted small">Typical: {m.typical}</div>}</th>
                 <td>{fmt(m.value, m.unit)}</td><td>{fmt(m.left, m.unit)}</td><td>{fmt(m.right, m.unit)}</td>
-                <td class="muted">{m.typical}</td>
               </tr>
             ))}
           </tbody>

@@ -77,7 +77,7 @@ function SessionCard({ session, onLogged }: { session: Session; onLogged: () => 
   return (
     <article class="card session" aria-labelledby={`s-${session.id}`}>
       <h3 id={`s-${session.id}`}>{day}{session.logged ? ' ✓ done' : ''}{session.lightened ? ' (lighter)' : ''}</h3>
-      <p class="muted">About {session.estimated_minutes} min · warm-up: {session.warm_up}</p>
+      <p class="muted">About {Math.round(session.estimated_minutes)} min · warm-up: {session.warm_up}</p>
       <ul>
         {session.exercises.map((x) => (
           <li key={x.code}><strong>{x.name}</strong> (level {x.level}, {x.level_name}): {x.sets} × {x.reps ? `${x.reps} reps` : `${x.hold_s} s`}{x.side ? `, +${x.side.extra_sets} set on the ${x.side.side}` : ''}</li>
