@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install models services run test lint typecheck clean
+.PHONY: install models frontend browser services run test lint typecheck clean
 
-install: $(STAMP) models ## Virtualenv, Python packages and the provisioned pose model
+install: $(STAMP) models frontend ## Virtualenv, Python packages, the pose model and the built web app
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "StrideLab needs Python 3.11+"'
@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml
 
 models: $(STAMP) ## Provision the pose model: fetch, verify and convert to ONNX (cached)
 	$(PY) -m ml_models.provision
+
+frontend: ## The web app (Node.js 20+): npm ci, then the build into frontend/dist
+	@command -v npm >/dev/null || { echo "The web app needs Node.js 20+ and npm" >&2; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund && npm run build
+
+browser: ## Debian's Chromium for the browser tests (tests/web), installed when missing
+	scripts/browser.sh
 
 services: ## PostgreSQL and Redis for the test suite (Debian packages, private ports)
 	scripts/services.sh start
@@ -37,8 +44,8 @@ lint: $(STAMP) ## ruff, and the layer contracts of docs/architecture.md (import-
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: install services lint typecheck ## The whole suite, on SQLite and PostgreSQL
+test: install services browser lint typecheck ## The whole suite, on SQLite and PostgreSQL
 	eval "$$(scripts/services.sh env)" && $(VENV)/bin/pytest -ra --durations=15
 
 clean:
-	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist

@@ -14,6 +14,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import Scope
 
 import backend
 import backend.models  # every table in the metadata (the export reads them all)
@@ -134,8 +137,44 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     return app
 
 
+# Paths the API owns: an unknown one under these stays a 404, never the web app's index.html.
+API_PATHS = (API_PREFIX.strip("/").split("/")[0], "docs", "redoc", "openapi.json", "healthz")
+
+
+class SinglePageApp(StaticFiles):
+    """The built web app: files as they are; any other path that looks like a client-side route
+    (no file extension, not the API) gets index.html so that a reload of /plan or /clips/3 works.
+    Hashed assets are cached for a year; index.html, the service worker and the manifest are
+    revalidated so that a deploy reaches phones on the next visit."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            response = await super().get_response(path, scope)
+        except StarletteHTTPException as exc:
+            if exc.status_code != 404 or not _client_route(path):
+                raise
+            response = await super().get_response("index.html", scope)
+        else:
+            if response.status_code == 404 and _client_route(path):
+                response = await super().get_response("index.html", scope)
+        if path.startswith("assets/") and response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        elif response.status_code == 200:
+            response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def _client_route(path: str) -> bool:
+    first = path.strip("/").split("/", 1)[0]
+    return first not in API_PATHS and "." not in path.rsplit("/", 1)[-1]
+
+
 def _mount_frontend(app: FastAPI, directory: Path) -> None:
     built = directory / "dist"
-    root = built if built.is_dir() else directory / "public"
+    if built.is_dir():
+        app.mount("/", SinglePageApp(directory=built, html=True), name="frontend")
+        return
+    # A checkout without `make install`'s build: the landing page that points to /docs.
+    root = directory / "public"
     if root.is_dir():
         app.mount("/", StaticFiles(directory=root, html=True), name="frontend")
