@@ -125,8 +125,9 @@ export function AthleteDetail({ id }: { id: number }) {
   )
 }
 
-function pct(v: number): string {
-  return `${Math.round(v * 100)} %`
+function pct(v: number | null | undefined): string {
+  // Null: nothing was due in the window (never shown as 100 %).
+  return v == null ? 'nothing due' : `${Math.round(v * 100)} %`
 }
 
 /** One fault's measure over time, drawn with uPlot (loaded only on this page). */
