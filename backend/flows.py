@@ -15,11 +15,17 @@ assembled (``backend/wiring.py``), subscribes the reactions:
   equipment after work was logged starts a block that follows it (in the request's
   transaction: its failure fails the request).
 
+- ``clips.events.AnalysisFinished`` -> ``notifications.reactions.analysis_done``: the
+  athlete hears the analysis is ready (its headline), their coach that a clip came in;
+- the coach digest reads who needs attention from ``progress.service.dashboard``.
+
 Importing this module also registers the training domain's periodic housekeeping
 (``training/tasks.py``: missed weeks are counted there, never on a read).
 """
 
 from __future__ import annotations
+
+from sqlmodel import Session
 
 from backend import planner
 from backend.accounts.events import OnboardingCompleted
@@ -29,6 +35,9 @@ from backend.clips.events import AnalysisFinished, ClipsChanged
 from backend.clips.models import Clip
 from backend.core import events
 from backend.gait.report_reader import DiagnosisSource, read_report
+from backend.notifications import reactions
+from backend.notifications import tasks as notification_tasks
+from backend.progress import service as progress
 from backend.training import service as plans
 from backend.training import tasks as _training_tasks  # noqa: F401  (registers housekeeping)
 
@@ -56,6 +65,20 @@ def plan_after_analysis(event: AnalysisFinished) -> None:
     plans.on_diagnosis(event.session, athlete, _summary(found))
 
 
+def notify_analysis(event: AnalysisFinished) -> None:
+    # The report's own summary: the view, then cadence and the faults found, one per line.
+    lines = [str(line) for line in event.report.get("summary") or [] if line]
+    headline = " ".join(lines[1:3]) or "See the report for what was found."
+    reactions.analysis_done(event.session, event.athlete_id, event.clip_id, fit=True,
+                            headline=headline)
+
+
+def attention_of_roster(session: Session, coach: User) -> list[tuple[str, list[str]]]:
+    page = progress.dashboard(session, coach, limit=500)
+    return [(a.display_name, [r.message for r in a.attention]) for a in page.athletes
+            if a.attention]
+
+
 def plan_after_clips_changed(event: ClipsChanged) -> None:
     athlete = event.session.get(User, event.athlete_id)
     if athlete is None:
@@ -73,3 +96,5 @@ def install() -> None:
     events.subscribe(AnalysisFinished, plan_after_analysis)
     events.subscribe(ClipsChanged, plan_after_clips_changed)
     events.subscribe(OnboardingCompleted, plan_after_onboarding)
+    events.subscribe(AnalysisFinished, notify_analysis)
+    notification_tasks.attention_reader = attention_of_roster
