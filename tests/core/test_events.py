@@ -48,5 +48,6 @@ def test_the_flows_subscribe_the_reactions_across_domains() -> None:
 
     flows.install()
     flows.install()
-    assert events.subscribers(AnalysisFinished) == (flows.plan_after_analysis,)
+    assert events.subscribers(AnalysisFinished) == (flows.plan_after_analysis,
+                                                    flows.notify_analysis)
     assert events.subscribers(OnboardingCompleted) == (flows.plan_after_onboarding,)

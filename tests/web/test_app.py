@@ -123,7 +123,12 @@ def test_athlete_and_coach_paths(server: str, browser: Browser, artifacts: Path)
     session.get_by_role("button", name="Save").click()
     expect(page.locator("article.session").first.get_by_role("heading")).to_contain_text("done")
     compliance = httpx.get(f"{server}/api/v1/plans/current/compliance", headers=auth).json()
-    assert compliance["days_7"] > 0
+    # The session logged may be dated later this week: then nothing was due yet (null, never
+    # 100 %); if it was due, its sets count.
+    if compliance["sessions_due_7"]:
+        assert compliance["days_7"] > 0
+    else:
+        assert compliance["days_7"] is None
 
     # Home: the clip listed, the calendar-feed link.
     page.get_by_role("link", name="Home").click()
@@ -150,7 +155,8 @@ def test_athlete_and_coach_paths(server: str, browser: Browser, artifacts: Path)
     coach.reload()
     row = coach.get_by_role("row", name=re.compile("Ada Runner"))
     expect(row).to_be_visible()
-    expect(row).to_contain_text("%")
+    # Compliance over 7 days: a percentage, or "nothing due" when no session was due yet.
+    expect(row).to_contain_text(re.compile("%|nothing due"))
     screen(coach, artifacts, "08-coach-roster")
     row.get_by_role("link", name="Ada Runner").click()
     expect(coach.get_by_role("heading", name="Ada Runner")).to_be_visible()

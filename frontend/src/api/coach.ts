@@ -35,12 +35,17 @@ async function getJson(path: string): Promise<unknown | null> {
 
 export async function roster(): Promise<RosterRow[]> {
   const dashboard = (await getJson('/api/v1/coach/dashboard')) as
-    | { athletes?: Array<Partial<RosterRow> & { id: number; display_name: string; email: string }> }
+    | { athletes?: Array<{
+        id: number; display_name: string; email: string; onboarded: boolean
+        compliance_7: { value: number | null } | null; open_flags: number
+        attention: Array<{ message: string }>; last_clip: { recorded_at: string } | null }> }
     | null
   if (dashboard?.athletes) {
     return dashboard.athletes.map((a) => ({
-      onboarded: true, compliance_7d: null, open_flags: null, needs_attention: [],
-      last_clip_at: null, ...a,
+      id: a.id, display_name: a.display_name, email: a.email, onboarded: a.onboarded,
+      compliance_7d: a.compliance_7?.value ?? null, open_flags: a.open_flags,
+      needs_attention: a.attention.map((r) => r.message),
+      last_clip_at: a.last_clip?.recorded_at ?? null,
     }))
   }
   const { data, error } = await api.GET('/api/v1/coach/athletes')

@@ -47,7 +47,7 @@ export function CoachHome() {
                   <th scope="row" style="font-weight:400"><a href={`/athletes/${a.id}`} onClick={onLink}>{a.display_name}</a>
                     {!a.onboarded && <span class="muted"> (not onboarded)</span>}
                     {a.needs_attention.map((n) => <div class="error" key={n}>{n}</div>)}</th>
-                  <td>{a.compliance_7d === null ? '–' : `${Math.round(a.compliance_7d * 100)} %`}</td>
+                  <td>{a.compliance_7d === null ? 'nothing due' : `${Math.round(a.compliance_7d * 100)} %`}</td>
                   <td>{a.open_flags ?? '–'}</td>
                 </tr>
               ))}
