@@ -116,7 +116,7 @@ def headlines_for(session: Session, athlete_ids: Sequence[int]) -> dict[int, str
               .where(col(Clip.athlete_id).in_(athlete_ids),
                      col(AnalysisReport.athlete_id).in_(athlete_ids),
                      col(AnalysisReport.fit).is_(True),
-                     AnalysisJob.status == JobStatus.succeeded.value)
+                     col(AnalysisJob.status) == JobStatus.succeeded.value)
               .subquery())
     rows = session.execute(
         sa_select(ranked.c.clip_id, ranked.c.athlete_id, ranked.c.view, ranked.c.recorded_at,
