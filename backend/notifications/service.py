@@ -84,11 +84,7 @@ def preferences(session: Session, user: User) -> NotificationPreference:
 
 def zone_of(session: Session, user: User) -> ZoneInfo:
     profile = session.get(AthleteProfile, user.pk)
-    name = (profile.time_zone if profile is not None else None) or user.time_zone or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return _zone((profile.time_zone if profile is not None else None) or user.time_zone)
 
 
 def update_preferences(session: Session, user: User, *, enabled: dict[str, bool] | None = None,
@@ -350,35 +346,48 @@ def weekly_moment(local_now: datetime, weekday: int, at: time) -> datetime:
     return datetime.combine(monday + timedelta(days=weekday), at)
 
 
-def weekly_due(session: Session, now: datetime | None = None) -> list[tuple[User, str]]:
-    """The athletes whose weekly moment of this ISO week (their own time zone) has come and
-    who have not had this week's notification; with the week's key."""
-    now = as_utc(now or utcnow())
-    rows = session.exec(select(User, AthleteProfile).join(
-        AthleteProfile, col(AthleteProfile.user_id) == col(User.id)).where(
-        User.role == Role.athlete.value, col(User.is_active).is_(True),
-        col(AthleteProfile.onboarded_at).is_not(None))).all()
-    due: list[tuple[User, str]] = []
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _due_this_week(session: Session, kind: Kind, now: datetime,
+                   candidates: Iterable[tuple[User, ZoneInfo, int, time]],
+                   ) -> list[tuple[User, str]]:
+    """Of ``candidates`` (user, time zone, weekday, local time), those whose weekly moment
+    of this ISO week (their own time zone) has come and who have not had this week's
+    ``kind`` yet; with the week's dedupe key (``kind:YYYY-Www``)."""
     sent = {(uid, key) for uid, key in session.exec(
         select(Notification.user_id, Notification.dedupe_key).where(
-            col(Notification.kind) == Kind.weekly_plan.value,
+            col(Notification.kind) == kind.value,
             col(Notification.created_at) >= now - timedelta(days=8)))}
-    for user, profile in rows:
-        try:
-            zone = ZoneInfo(profile.time_zone or user.time_zone or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
+    due: list[tuple[User, str]] = []
+    for user, zone, weekday, at in candidates:
         local = now.astimezone(zone)
         # Wall-clock comparison: a moment in a daylight-saving gap (02:30 on the night the
         # clocks go forward) comes at the first local time after it; one in the repeated
         # hour comes once, at its first pass (the dedupe key holds the second).
-        moment = weekly_moment(local, profile.notify_weekday, profile.notify_time)
+        moment = weekly_moment(local, weekday, at)
         if not moment <= local.replace(tzinfo=None) < moment + WEEKLY_CATCH_UP:
             continue
-        key = f"weekly_plan:{iso_week_key(local.date())}"
+        key = f"{kind.value}:{iso_week_key(local.date())}"
         if (user.pk, key) not in sent:
             due.append((user, key))
     return due
+
+
+def weekly_due(session: Session, now: datetime | None = None) -> list[tuple[User, str]]:
+    """The athletes whose weekly moment of this ISO week (their own time zone) has come and
+    who have not had this week's notification; with the week's key."""
+    rows = session.exec(select(User, AthleteProfile).join(
+        AthleteProfile, col(AthleteProfile.user_id) == col(User.id)).where(
+        User.role == Role.athlete.value, col(User.is_active).is_(True),
+        col(AthleteProfile.onboarded_at).is_not(None))).all()
+    return _due_this_week(session, Kind.weekly_plan, as_utc(now or utcnow()), (
+        (user, _zone(profile.time_zone or user.time_zone), profile.notify_weekday,
+         profile.notify_time) for user, profile in rows))
 
 
 def send_weekly(session: Session, user: User, key: str, title: str, body: str,
@@ -420,23 +429,10 @@ DIGEST_WEEKDAY, DIGEST_AT = 0, time(8, 0)
 def digest_due(session: Session, now: datetime | None = None) -> list[tuple[User, str]]:
     """Coaches whose Monday 08:00 (their time) has come this ISO week, with the week's key;
     those who turned the digest off are left out by ``notify``."""
-    now = as_utc(now or utcnow())
     coaches = session.exec(select(User).where(User.role == Role.coach.value,
                                               col(User.is_active).is_(True))).all()
-    sent = {(uid, key) for uid, key in session.exec(
-        select(Notification.user_id, Notification.dedupe_key).where(
-            col(Notification.kind) == Kind.coach_digest.value,
-            col(Notification.created_at) >= now - timedelta(days=8)))}
-    due: list[tuple[User, str]] = []
-    for coach in coaches:
-        local = now.astimezone(zone_of(session, coach))
-        moment = weekly_moment(local, DIGEST_WEEKDAY, DIGEST_AT)
-        if not moment <= local.replace(tzinfo=None) < moment + WEEKLY_CATCH_UP:
-            continue
-        key = f"coach_digest:{iso_week_key(local.date())}"
-        if (coach.pk, key) not in sent:
-            due.append((coach, key))
-    return due
+    return _due_this_week(session, Kind.coach_digest, as_utc(now or utcnow()), (
+        (coach, zone_of(session, coach), DIGEST_WEEKDAY, DIGEST_AT) for coach in coaches))
 
 
 def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
