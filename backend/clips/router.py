@@ -16,13 +16,14 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from backend.accounts.dependencies import AthleteUser, CurrentUser
-from backend.clips import diagnosis, service
+from backend.clips import diagnosis, erasure, service
 from backend.clips.dependencies import OwnedClip, ReadableClip, StorageDep
 from backend.clips.export import build_export
 from backend.clips.multipart import receive_clip_form
 from backend.clips.schemas import (
     CAPTURE_FPS_MAX,
     CAPTURE_FPS_MIN,
+    AccountDeletion,
     ClipOptions,
     ClipPage,
     ClipPublic,
@@ -36,7 +37,8 @@ from backend.coaching.dependencies import CoachedAthlete
 from backend.core import audit
 from backend.core.config import API_PREFIX
 from backend.core.deps import MAX_OFFSET, SessionDep, SettingsDep, release_connection
-from backend.core.errors import ERROR_RESPONSES, NotFoundError
+from backend.core.errors import ERROR_RESPONSES, NotFoundError, PermissionDeniedError
+from backend.core.security import verify_password
 from backend.jobs.dependencies import JobsDep
 from backend.jobs.models import TERMINAL
 
@@ -269,6 +271,27 @@ async def export_data(user: CurrentUser, session: SessionDep,
     return FileResponse(path, media_type="application/zip",
                         filename=f"stridelab-export-{user.id}-{stamp}.zip",
                         background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+@export_router.delete("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+                      summary="Delete the account and everything stored about it",
+                      description="Clips, reports, plans, logs, notifications, coach links "
+                      "and files go for good (export them first: GET /users/me/export); "
+                      "the audit log keeps that the account was deleted. Confirm with the "
+                      "password.")
+def delete_account(body: AccountDeletion, user: CurrentUser, session: SessionDep,
+                   storage: StorageDep) -> Response:
+    ok, _ = verify_password(body.password, user.hashed_password)
+    if not ok:
+        raise PermissionDeniedError("The password is wrong: the account was not deleted. "
+                                    "Give the password you log in with.",
+                                    code="bad_password")
+    user_id = user.pk
+    erasure.erase_account(session, user)
+    # The files go after the commit (the response is sent after it): a failed commit
+    # leaves the account whole.
+    return Response(status_code=status.HTTP_204_NO_CONTENT,
+                    background=BackgroundTask(erasure.remove_files, storage, user_id))
 
 
 def _diagnosis(session: Session, athlete_id: int) -> DiagnosisPublic:

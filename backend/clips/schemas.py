@@ -242,3 +242,8 @@ class DiagnosisPublic(BaseModel):
     frontal: DiagnosisClipPublic | None = Field(description="The rear or front clip used")
     sagittal: DiagnosisClipPublic | None = Field(description="The side clip used")
     faults: list[DiagnosisFaultPublic]
+
+
+class AccountDeletion(BaseModel):
+    password: str = Field(min_length=1, max_length=1024,
+                          description="The account's password, to confirm the deletion")

@@ -128,6 +128,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/coach/athletes/{athlete_id}/plan/blocks"): Rule(frozenset({"coach"})),
     # Every account exports its own data ("/me": nobody else's can be named).
     ("GET", "/api/v1/users/me/export"): Rule(ANY_USER),
+    # Deleting one's own account (confirmed by the password): any user, their own only.
+    ("DELETE", "/api/v1/users/me"): Rule(ANY_USER),
     # Resumable uploads (tus): athletes create them; an upload is its creator's alone.
     # OPTIONS is tus discovery (versions, extensions, size limit), for those who may upload;
     # a browser's CORS preflight never reaches it (the CORS middleware answers that).
@@ -286,7 +288,8 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
     def order(route: tuple[str, str]) -> tuple[bool, ...]:
         method, path = route
         deletes_note = path.endswith("/plan/notes/{note_id}")
-        return (path == "/api/v1/auth/logout",
+        # Deleting the caller's own account goes after everything, logout included.
+        return (route == ("DELETE", "/api/v1/users/me"), path == "/api/v1/auth/logout",
                 (method == "DELETE" and not deletes_note) or "accept" in path,
                 "accept" in path, "/blocks" in path)
 
@@ -304,6 +307,16 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
             kwargs["json"] = {"refresh_token": refresh_token}
         elif path == "/api/v1/auth/password-reset/confirm":
             kwargs["json"] = {"token": reset_token, "new_password": "a-new-long-passphrase-9"}
+        elif (method, path) == ("DELETE", "/api/v1/users/me"):
+            # Logged out just before: a fresh login of the caller, whose password the
+            # password change above has set.
+            kwargs["json"] = {"password": "another-long-passphrase-7"}
+            if caller != "anonymous":
+                email = world[caller].get("email", "admin@example.com")
+                login = await client.post("/api/v1/auth/token", data={
+                    "username": email, "password": "another-long-passphrase-7"})
+                assert login.status_code == 200, login.text
+                kwargs["headers"] = {"Authorization": f"Bearer {login.json()['access_token']}"}
         elif path == "/api/v1/users/me/password":
             current = world[caller].get("password", "admin-pass-phrase-1")
             kwargs["json"] = {"current_password": current,
