@@ -104,7 +104,7 @@ function Invite() {
   )
 }
 
-function Calendar() {
+export function Calendar() {
   const [link, setLink] = useState<string | null>(null)
   const [err, setErr] = useState<string | null>(null)
   const get = async () => {
