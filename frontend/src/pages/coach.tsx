@@ -314,7 +314,12 @@ function PlanEditor({ athleteId, name }: { athleteId: number; name: string }) {
   const today = new Date().toISOString().slice(0, 10)
   const week = plan.weeks.find((w) => w.sessions.some((s) => s.date >= today)) ?? plan.weeks[0]
   const inPlan = new Map<string, Schemas['ExercisePublic']>()
-  for (const w of plan.weeks) for (const s of w.sessions) for (const x of s.exercises) if (!inPlan.has(x.code)) inPlan.set(x.code, x)
+  // Edits apply from today on: the exercises of the sessions still to come (a logged session
+  // keeps what was done).
+  for (const w of plan.weeks) for (const s of w.sessions) {
+    if (s.logged || s.date < today) continue
+    for (const x of s.exercises) if (!inPlan.has(x.code)) inPlan.set(x.code, x)
+  }
   const chosen = library.find((x) => x.code === (edited || [...inPlan.keys()][0]))
   const notes = plan.notes as Array<{ text?: string; on?: string; author?: string; session_key?: string | null }>
   return (
