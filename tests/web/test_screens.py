@@ -7,6 +7,8 @@ the iPhone's Add to Home Screen step and the empty states."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -332,6 +334,33 @@ def test_empty_history_and_iphone_asks_for_the_home_screen_before_notifications(
     expect(reminders.get_by_role("button")).to_have_count(0)
     assert errors == []
     ctx.close()
+
+
+def test_first_screen_script_stays_small(server: str, browser: Browser, artifacts: Path) -> None:
+    """What a phone downloads before the first screen shows: the entry chunk and whatever it
+    imports at once, measured gzip-compressed (as a CDN or a compressing proxy would serve it).
+    The upload library and the charts load only when used. Figures go to js-size.json (quoted
+    in docs/architecture.md)."""
+    ctx = browser.new_context(**PHONE_CONTEXT, service_workers="block")
+    page = ctx.new_page()
+    scripts: list[str] = []
+    page.on("response", lambda r: scripts.append(r.url)
+            if r.request.resource_type == "script" else None)
+    page.goto(server + "/")
+    expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    ctx.close()
+    sizes = {}
+    for url in scripts:
+        body = httpx.get(url).content
+        sizes[url.removeprefix(server)] = {"bytes": len(body), "gzip": len(gzip.compress(body, 9))}
+    entry = [u for u in sizes if re.fullmatch(r"/assets/index-[\w-]+\.js", u)]
+    assert len(entry) == 1, sizes
+    total_gzip = sum(v["gzip"] for v in sizes.values())
+    (artifacts / "js-size.json").write_text(json.dumps(
+        {"entry": entry[0], "scripts": sizes, "total_gzip": total_gzip}, indent=1))
+    assert not any("uPlot" in u or "tus" in u or "browser-" in u for u in sizes), sizes
+    assert total_gzip < 40_000, sizes  # 27 KB measured (December 2026); 44 KB with tus-js-client in the entry
 
 
 def test_slow_motion_clip_asks_for_its_frame_rate_and_is_analysed_again(

@@ -67,7 +67,7 @@ function near(a: number | null, b: number | null): boolean {
 }
 
 function day(iso: string): string {
-  return new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })
+  return new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: '2-digit' })
 }
 
 function measure(p: FaultPoint | null): string {
@@ -111,15 +111,15 @@ export function HistoryPage({ me }: { me: Me }) {
             <div class="card" style="overflow-x:auto" tabIndex={0} role="region" aria-label="Before and after table">
               <table class="history">
                 <caption class="muted" style="text-align:left">Each fault: the first clip it was seen in, and your latest clip from the same view</caption>
-                <thead><tr><th scope="col">Fault</th><th scope="col">First</th><th scope="col">Latest</th><th scope="col">Change</th></tr></thead>
+                <thead><tr><th scope="col">Fault and change</th><th scope="col">First</th><th scope="col">Latest</th></tr></thead>
                 <tbody>
                   {rows.map((r) => (
                     <tr key={r.key}>
-                      <th scope="row" style="font-weight:400">{r.title}<div class="muted small">{r.view} view</div></th>
+                      <th scope="row" style="font-weight:400">{r.title}<div class="muted small">{r.view} view</div>
+                        {r.verdict ? <span class={`badge change-${r.verdict[1]}`}>{r.verdict[0]}</span>
+                                   : <span class="muted small">Filmed once: film again to compare</span>}</th>
                       <td>{measure(r.first)}<div class="muted small">{day(r.first.recorded_at)}</div></td>
                       <td>{r.verdict ? <>{measure(r.latest)}<div class="muted small">{day(r.latestAt)}</div></> : '–'}</td>
-                      <td>{r.verdict ? <span class={`badge change-${r.verdict[1]}`}>{r.verdict[0]}</span>
-                                     : <span class="muted">Filmed once: film again to compare</span>}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -3,7 +3,9 @@
 // one, so a retry (after an error, a reload or a restart) resumes that upload from the server's
 // offset instead of creating a second one; one runner at a time works through the queue, and a
 // finished item keeps its clip id and is never sent again.
-import * as tus from 'tus-js-client'
+// Types only here: the library itself is loaded on the first upload (it is a third of the
+// app's script, and most visits upload nothing).
+import type * as tus from 'tus-js-client'
 
 export type ItemStatus = 'queued' | 'uploading' | 'done' | 'failed'
 
@@ -180,9 +182,10 @@ export interface TusTransportOptions {
 export function tusTransport(options: TusTransportOptions): Transport {
   return async (item, hooks) => {
     const source = options.source ? await options.source(item.blob) : item.blob
+    const { Upload } = await import('tus-js-client')
     return new Promise<number>((resolve, reject) => {
       let clipId: number | null = null
-      const upload = new tus.Upload(source as Blob, {
+      const upload = new Upload(source as Blob, {
         endpoint: options.endpoint,
         uploadUrl: item.uploadUrl || undefined,
         uploadSize: item.size,
