@@ -17,6 +17,8 @@ export interface QueueItem {
   size: number
   lastModified: number
   view: string
+  /** The real frame rate of a slow-motion clip, when the athlete said so (absent: unknown). */
+  captureFps?: number | null
   status: ItemStatus
   uploadUrl: string | null
   clipId: number | null
@@ -94,7 +96,8 @@ export class UploadQueue {
   }
 
   /** Queues a file; the same file (name, size, modified time) still waiting is not queued twice. */
-  async add(file: Blob & { name?: string; lastModified?: number }, view: string): Promise<QueueItem> {
+  async add(file: Blob & { name?: string; lastModified?: number }, view: string,
+            captureFps: number | null = null): Promise<QueueItem> {
     const name = file.name ?? 'clip'
     const lastModified = file.lastModified ?? 0
     const same = (await this.list()).find((i) => i.status !== 'done' && i.name === name
@@ -102,7 +105,7 @@ export class UploadQueue {
     if (same) return same
     const item: QueueItem = {
       id: crypto.randomUUID(), blob: file, name, type: file.type || 'video/mp4', size: file.size,
-      lastModified, view, status: 'queued', uploadUrl: null, clipId: null, attempts: 0,
+      lastModified, view, captureFps, status: 'queued', uploadUrl: null, clipId: null, attempts: 0,
       bytesSent: 0, error: null, createdAt: Date.now(),
     }
     await this.put(item)
@@ -190,7 +193,10 @@ export function tusTransport(options: TusTransportOptions): Transport {
         uploadUrl: item.uploadUrl || undefined,
         uploadSize: item.size,
         ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
-        metadata: { filename: item.name, filetype: item.type, view: item.view },
+        metadata: {
+          filename: item.name, filetype: item.type, view: item.view,
+          ...(item.captureFps ? { capture_fps: String(item.captureFps) } : {}),
+        },
         headers: options.headers(),
         // The queue does the retrying (it outlives the page); tus-js-client does not.
         retryDelays: [],
