@@ -221,6 +221,9 @@ def test_coach_acknowledges_and_resolves_flags_and_the_roster_count_follows(
     page.get_by_role("link", name="All athletes").click()
     row = page.get_by_role("row", name=re.compile("Hana Runner"))
     expect(row.locator("td").nth(1)).to_have_text(str(len(flags) - 1))
+    # Someone else's (or no) athlete: the server's reason, not a blank page.
+    page.goto(f"{world.base}/athletes/999999")
+    expect(page.get_by_role("alert")).to_contain_text("No such athlete")
     assert errors == []
     ctx.close()
 

@@ -41,6 +41,7 @@ export function compare(t: Trends, retest: Retest | null): Comparison[] {
       const first = points[0]
       const sameView = t.clips.filter((c) => c.view === first.view)
       const newest = sameView[sameView.length - 1]
+      if (!newest) continue // cannot happen: a fault point comes from one of these clips
       const latest = points.find((p) => p.clip_id === newest.clip_id) ?? null
       let verdict: [string, string] | null = null
       if (newest.clip_id === first.clip_id) verdict = null
