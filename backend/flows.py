@@ -17,6 +17,10 @@ assembled (``backend/wiring.py``), subscribes the reactions:
 
 - ``clips.events.AnalysisFinished`` -> ``notifications.reactions.analysis_done``: the
   athlete hears the analysis is ready (its headline), their coach that a clip came in;
+  ``clips.events.AnalysisRefused`` -> the same, saying why the clip was refused;
+- ``training.events.CoachChangedPlan`` -> the athlete hears of the coach's change or note;
+  ``SessionLogged`` with pain of 4 or more and ``FeelingReported`` (not 100 %) -> the coach
+  hears of it;
 - the coach digest reads who needs attention from ``progress.service.dashboard``.
 
 Importing this module also registers the training domain's periodic housekeeping
@@ -31,7 +35,7 @@ from backend import planner
 from backend.accounts.events import OnboardingCompleted
 from backend.accounts.models import User
 from backend.clips import diagnosis
-from backend.clips.events import AnalysisFinished, ClipsChanged
+from backend.clips.events import AnalysisFinished, AnalysisRefused, ClipsChanged
 from backend.clips.models import Clip
 from backend.core import events
 from backend.gait.report_reader import DiagnosisSource, read_report
@@ -40,6 +44,7 @@ from backend.notifications import tasks as notification_tasks
 from backend.progress import service as progress
 from backend.training import service as plans
 from backend.training import tasks as _training_tasks  # noqa: F401  (registers housekeeping)
+from backend.training.events import CoachChangedPlan, FeelingReported, SessionLogged
 
 
 def _summary(found: diagnosis.CombinedDiagnosis | None) -> planner.AnalysisSummary | None:
@@ -73,6 +78,30 @@ def notify_analysis(event: AnalysisFinished) -> None:
                             headline=headline)
 
 
+def notify_refused(event: AnalysisRefused) -> None:
+    why = " ".join(event.reasons[:2]) or "The clip could not be analysed."
+    advice = f" {event.advice[0]}" if event.advice else ""
+    reactions.analysis_done(event.session, event.athlete_id, event.clip_id, fit=False,
+                            headline=(why + advice)[:400])
+
+
+def notify_coach_change(event: CoachChangedPlan) -> None:
+    reactions.coach_changed_plan(event.session, event.athlete_id, event.coach_id,
+                                 event.reason)
+
+
+def notify_pain(event: SessionLogged) -> None:
+    exercise = planner.EXERCISES.get(event.painful_exercise or "")
+    where = f"Session {event.training_session_key}" + (
+        f", {exercise.name.lower()}" if exercise is not None else "")
+    reactions.pain_reported(event.session, event.athlete_id, event.max_pain, where)
+
+
+def notify_not_100(event: FeelingReported) -> None:
+    if event.not_100:
+        reactions.not_feeling_100(event.session, event.athlete_id, event.plan_reason)
+
+
 def attention_of_roster(session: Session, coach: User) -> list[tuple[str, list[str]]]:
     page = progress.dashboard(session, coach, limit=500)
     return [(a.display_name, [r.message for r in a.attention]) for a in page.athletes
@@ -97,4 +126,8 @@ def install() -> None:
     events.subscribe(ClipsChanged, plan_after_clips_changed)
     events.subscribe(OnboardingCompleted, plan_after_onboarding)
     events.subscribe(AnalysisFinished, notify_analysis)
+    events.subscribe(AnalysisRefused, notify_refused)
+    events.subscribe(CoachChangedPlan, notify_coach_change)
+    events.subscribe(SessionLogged, notify_pain)
+    events.subscribe(FeelingReported, notify_not_100)
     notification_tasks.attention_reader = attention_of_roster

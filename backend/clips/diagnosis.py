@@ -6,10 +6,14 @@ dashboard reads for its headline); ``combined_report`` is what the plan is built
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend.clips.models import AnalysisReport, Clip
@@ -94,11 +98,53 @@ def _clip(source: DiagnosisSource | None) -> DiagnosisClip | None:
     return DiagnosisClip(source.clip_id, source.view, datetime.fromisoformat(source.recorded_at))
 
 
+def headlines_for(session: Session, athlete_ids: Sequence[int]) -> dict[int, str]:
+    """``diagnosis_for(...).headline`` of many athletes in one query (the coach's
+    dashboard): only the latest fit analysis of each athlete and view is read. An athlete
+    without a fit analysis has no entry."""
+    if not athlete_ids:
+        return {}
+    rank = func.row_number().over(
+        partition_by=(col(Clip.athlete_id), col(AnalysisReport.view)),
+        order_by=(col(Clip.recorded_at).desc(), col(Clip.id).desc())).label("rank")
+    ranked = (sa_select(col(Clip.id).label("clip_id"), col(Clip.athlete_id).label("athlete_id"),
+                        col(AnalysisReport.view).label("view"),
+                        col(Clip.recorded_at).label("recorded_at"),
+                        col(AnalysisReport.id).label("report_id"), rank)
+              .join(AnalysisReport, col(AnalysisReport.clip_id) == col(Clip.id))
+              .join(AnalysisJob, col(AnalysisJob.clip_id) == col(Clip.id))
+              .where(col(Clip.athlete_id).in_(athlete_ids),
+                     col(AnalysisReport.athlete_id).in_(athlete_ids),
+                     col(AnalysisReport.fit).is_(True),
+                     col(AnalysisJob.status) == JobStatus.succeeded.value)
+              .subquery())
+    rows = session.execute(
+        sa_select(ranked.c.clip_id, ranked.c.athlete_id, ranked.c.view, ranked.c.recorded_at,
+                  col(AnalysisReport.report))
+        .join(AnalysisReport, col(AnalysisReport.id) == ranked.c.report_id)
+        .where(ranked.c.rank == 1)).all()
+    sources: dict[int, list[DiagnosisSource]] = defaultdict(list)
+    for clip_id, athlete_id, view, recorded_at, report in rows:
+        sources[athlete_id].append(DiagnosisSource(clip_id=clip_id, view=view or "",
+                                                   recorded_at=_iso(recorded_at),
+                                                   report=report))
+    out: dict[int, str] = {}
+    for athlete_id, found_sources in sources.items():
+        found = combine_analyses(found_sources)
+        if found is not None:
+            out[athlete_id] = _diagnosis(athlete_id, found).headline
+    return out
+
+
 def diagnosis_for(session: Session, athlete_id: int) -> Diagnosis:
     """The athlete's diagnosis, with a one-line ``headline``."""
     found = combined(session, athlete_id)
     if found is None:
         return Diagnosis(athlete_id, "No analysed clip yet", None, None, (), None)
+    return _diagnosis(athlete_id, found)
+
+
+def _diagnosis(athlete_id: int, found: CombinedDiagnosis) -> Diagnosis:
     read = read_report(found.report)
     faults = tuple(DiagnosisFault(
         code=f.code, label=FAULTS[f.code].label if f.code in FAULTS else f.code,

@@ -22,6 +22,20 @@ class AnalysisFinished:
 
 
 @dataclass(frozen=True)
+class AnalysisRefused:
+    """A clip could not be analysed: the analysis found it unfit (``reasons`` and ``advice``
+    from its report) or the job failed (its message). Nothing was measured, so no plan
+    changes; the athlete should hear why and how to film again. Published in the
+    transaction that records the outcome."""
+
+    session: Session
+    athlete_id: int
+    clip_id: int
+    reasons: tuple[str, ...]
+    advice: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClipsChanged:
     """The clips behind the athlete's diagnosis changed without a new analysis: a clip was
     deleted, or its recording date corrected (``what``). Published in ``session``'s

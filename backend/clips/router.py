@@ -33,6 +33,7 @@ from backend.clips.schemas import (
 )
 from backend.clips.storage import LocalStorage
 from backend.coaching.dependencies import CoachedAthlete
+from backend.core import audit
 from backend.core.config import API_PREFIX
 from backend.core.deps import MAX_OFFSET, SessionDep, SettingsDep, release_connection
 from backend.core.errors import ERROR_RESPONSES, NotFoundError
@@ -262,6 +263,8 @@ async def export_data(user: CurrentUser, session: SessionDep,
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    audit.record(session, "data_exported", actor_id=user.pk, subject_user_id=user.pk,
+                 size_bytes=path.stat().st_size)
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return FileResponse(path, media_type="application/zip",
                         filename=f"stridelab-export-{user.id}-{stamp}.zip",

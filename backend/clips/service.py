@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import AthleteProfile, User
-from backend.clips.events import AnalysisFinished, ClipsChanged
+from backend.clips.events import AnalysisFinished, AnalysisRefused, ClipsChanged
 from backend.clips.models import (
     ORIGINAL_FILENAME_LENGTH,
     AnalysisReport,
@@ -41,7 +41,7 @@ from backend.clips.schemas import (
     UploadPublic,
 )
 from backend.clips.storage import Storage, clip_key, results_prefix
-from backend.core import events
+from backend.core import audit, events
 from backend.core.config import API_PREFIX, Settings
 from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import HEX_DIGITS, displayable, well_formed
@@ -451,19 +451,32 @@ def save_analysis(session: Session, clip: Clip, outputs: StoredOutputs) -> Analy
 
 
 def announce_analysis(session: Session, clip: Clip, report: dict[str, Any]) -> None:
-    """Tell the other domains that a fit clip was analysed (``AnalysisFinished``: the plan
-    adapts, see backend/flows.py); a reaction that fails never loses the analysis. An unfit
-    clip measured nothing: nothing is announced."""
-    if not is_fit(report):
-        return
-    event = AnalysisFinished(session=session, athlete_id=clip.athlete_id,
-                             clip_id=clip.id, report=report,  # type: ignore[arg-type]
-                             recorded_at=_date(clip.recorded_at))
+    """Tell the other domains how the analysis ended: ``AnalysisFinished`` for a fit clip
+    (the plan adapts, see backend/flows.py), ``AnalysisRefused`` for an unfit one (it
+    measured nothing: only the athlete hears why). A reaction that fails never loses the
+    analysis."""
+    verdict = read_verdict(report)
+    event: AnalysisFinished | AnalysisRefused
+    if verdict.fit:
+        event = AnalysisFinished(session=session, athlete_id=clip.athlete_id,
+                                 clip_id=clip.id, report=report,  # type: ignore[arg-type]
+                                 recorded_at=_date(clip.recorded_at))
+    else:
+        event = AnalysisRefused(session=session, athlete_id=clip.athlete_id,
+                                clip_id=clip.id,  # type: ignore[arg-type]
+                                reasons=tuple(verdict.unfit_reasons),
+                                advice=tuple(verdict.advice))
+    announce(session, event, clip.id)  # type: ignore[arg-type]
+
+
+def announce(session: Session, event: object, clip_id: int) -> None:
+    """Publish ``event`` in a savepoint: a reaction that fails is logged, never fails the
+    work that was done."""
     try:
         with session.begin_nested():
             events.publish(event)
     except Exception:
-        logger.exception("clip %s: a reaction to the analysis failed", clip.id)
+        logger.exception("clip %s: a reaction to the analysis failed", clip_id)
 
 
 def _date(value: datetime) -> date:
@@ -487,6 +500,8 @@ def delete_clip(session: Session, clip: Clip, storage: Storage) -> None:
     session.execute(delete(AnalysisReport).where(col(AnalysisReport.clip_id) == clip.id))
     session.execute(delete(AnalysisJob).where(col(AnalysisJob.clip_id) == clip.id))
     athlete_id, clip_id = clip.athlete_id, clip.id
+    audit.record(session, "clip_deleted", actor_id=athlete_id, subject_user_id=athlete_id,
+                 clip_id=clip_id, recorded_at=clip.recorded_at.isoformat())
     session.delete(clip)
     session.flush()
     # The diagnosis is rebuilt from the clips that remain: a plan is never built on a clip

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, delete, select
 
 from backend.clips import service
+from backend.clips.events import AnalysisRefused
 from backend.clips.models import Clip, ClipUpload
 from backend.clips.pipeline import KEYFRAME_SUFFIXES, AnalysisFailed, analyse_clip, athlete_info
 from backend.clips.storage import LocalStorage, Storage, get_storage, results_prefix, sha256_file
@@ -113,9 +114,10 @@ def _run(runtime: JobRuntime, job: AnalysisJob, held: Lease, work: Path) -> None
                 session.rollback()
                 storage.delete_tree(attempt_prefix)
                 return
-            saved = service.save_analysis(session, fresh, outputs)
-            if saved.fit:  # an unfit clip measured nothing: the plan stays as it is
-                service.announce_analysis(session, fresh, outputs.report)
+            service.save_analysis(session, fresh, outputs)
+            # A fit clip adapts the plan; an unfit one measured nothing: only the athlete
+            # hears why (clips.service.announce_analysis).
+            service.announce_analysis(session, fresh, outputs.report)
             session.commit()
     except BaseException:
         storage.delete_tree(attempt_prefix)
@@ -157,6 +159,12 @@ def _end(runtime: JobRuntime, held: Lease, how: str, code: str = "", message: st
     with Session(runtime.engine) as session:
         if how == "fail":
             ok = leases.fail(session, job_id, held.owner, code, message)
+            job = session.get(AnalysisJob, job_id) if ok else None
+            clip = session.get(Clip, job.clip_id) if job is not None else None
+            if clip is not None:
+                service.announce(session, AnalysisRefused(
+                    session=session, athlete_id=clip.athlete_id, clip_id=clip.id,  # type: ignore[arg-type]
+                    reasons=(message,)), clip.id)  # type: ignore[arg-type]
         elif how == "release":
             ok = leases.release(session, job_id, held.owner)
         else:

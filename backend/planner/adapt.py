@@ -708,8 +708,27 @@ def add_note(
             start = plan.session_index(session_key)
         except KeyError:
             raise ValueError(f"no session {session_key!r} in this plan") from None
-    context = replace(plan, notes=(*plan.notes, Note(text, on, session_key, author)))
+    note = Note(text, on, session_key, author, note_id=plan.version + 1)
+    context = replace(plan, notes=(*plan.notes, note))
     new = replan(context, start)
     where = f"session {session_key}" if session_key else "the plan"
     reason = f'{_sentence(author)} added a note to {where}: "{text}".'
     return _commit(plan, new, kind="coach_note", reason=reason, on=on)
+
+
+def delete_note(plan: Plan, note_id: int, *, today: date, author: str = "coach") -> PlanChange:
+    """Delete a note (by ``note_id``) from the plan and from the sessions still to come; a
+    session already past keeps what it showed (``protect_past``)."""
+    found = next((n for n in plan.notes if n.note_id == note_id and note_id > 0), None)
+    if found is None:
+        ids = ", ".join(str(n.note_id) for n in plan.notes if n.note_id > 0) or "none"
+        raise ValueError(f"no note {note_id} in this plan (its notes: {ids})")
+    start = len(plan.sessions)  # a note on the whole plan shows in no session
+    if found.session_key is not None:
+        start = max(_first_index_on_or_after(plan, today),
+                    plan.session_index(found.session_key))
+    context = replace(plan, notes=tuple(n for n in plan.notes if n is not found))
+    new = replan(context, start)
+    where = f"session {found.session_key}" if found.session_key else "the plan"
+    reason = f'{_sentence(author)} deleted the note on {where}: "{found.text}".'
+    return _commit(plan, new, kind="coach_note_deleted", reason=reason, on=today)

@@ -532,6 +532,9 @@ class Note(_Json):
     on: date
     session_key: str | None = None  # None: a note on the whole plan
     author: str = "coach"
+    # The plan version that added it: unique within a plan, so a note can be deleted by it
+    # (0: a note stored before notes had ids).
+    note_id: int = 0
 
 
 @dataclass(frozen=True)

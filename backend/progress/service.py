@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from backend import planner
 from backend.accounts.models import AthleteProfile, User
+from backend.clips import diagnosis
 from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric
 from backend.coaching.models import CoachLink
 from backend.core.time import utcnow
@@ -266,18 +267,6 @@ def fault_title(code: str) -> str:
     return entry.title if entry else code.replace("_", " ").capitalize()
 
 
-def diagnosis_headline(faults: Sequence[FaultRow]) -> str:
-    """The diagnosis in a line, from one fit analysis's fault rows: the top fault's title
-    (highest severity, then the catalogue's priority), or "No faults found".
-
-    Stand-in until the combined diagnosis (latest fit analysis of each view) lands: the
-    dashboard calls it only through ``_headlines`` below, the one place to swap."""
-    if not faults:
-        return "No faults found"
-    top = min(faults, key=lambda f: (-_severity_rank(f.severity), _priority(f.code)))
-    return fault_title(top.code)
-
-
 def _latest_fit_clips(session: Session, athlete_ids: Sequence[int], per_view: int,
                       ) -> list[FitClip]:
     """The ``per_view`` latest fit analyses of each athlete and view (one query)."""
@@ -334,14 +323,6 @@ def worse_faults(latest: Sequence[FaultRow], before: Sequence[FaultRow]) -> list
             if change >= WORSE_VALUE_FRACTION:
                 out.append(f"{title} measured {old.value:g} then {f.value:g}")
     return list(dict.fromkeys(out))
-
-
-def _headlines(latest_by_athlete: dict[int, FitClip],
-               faults: dict[int, list[FaultRow]]) -> dict[int, str]:
-    """The swap point for the combined diagnosis (``diagnosis_for``): athlete -> headline,
-    from the latest fit analysis (no entry: no fit analysis yet)."""
-    return {athlete_id: diagnosis_headline(faults.get(clip.clip_id, []))
-            for athlete_id, clip in latest_by_athlete.items()}
 
 
 # ------------------------------------------------------------------------- dashboard
@@ -420,11 +401,10 @@ def _athlete_rows(session: Session, roster: list[_RosterRow], ids: list[int],
     fit = _latest_fit_clips(session, ids, per_view=2)
     faults = _faults_of(session, [c.clip_id for c in fit])
     by_view: dict[int, dict[str, list[FitClip]]] = defaultdict(lambda: defaultdict(list))
-    latest_fit: dict[int, FitClip] = {}
     for c in sorted(fit, key=lambda c: (c.recorded_at, c.clip_id), reverse=True):
         by_view[c.athlete_id][c.view].append(c)  # newest first
-        latest_fit.setdefault(c.athlete_id, c)
-    headlines = _headlines(latest_fit, faults)
+    # The combined diagnosis (latest fit clip of each view), as the athlete's report shows it.
+    headlines = diagnosis.headlines_for(session, ids)
 
     blocks = load_blocks(session, ids, written_since=datetime.combine(
         window_start, datetime.min.time(), tzinfo=now.tzinfo) - BLOCK_HORIZON)

@@ -63,4 +63,14 @@ class AddNote:
                                 session_key=self.training_session_key, author=author)
 
 
-CoachEdit = SwapExercise | MoveLevel | AddCue | AddNote
+@dataclass(frozen=True)
+class DeleteNote:
+    """Delete a note (``note_id``, as the plan lists it)."""
+
+    note_id: int
+
+    def apply(self, plan: planner.Plan, today: date, author: str) -> planner.PlanChange:
+        return planner.delete_note(plan, self.note_id, today=today, author=author)
+
+
+CoachEdit = SwapExercise | MoveLevel | AddCue | AddNote | DeleteNote

@@ -15,6 +15,7 @@ from backend.coaching.dependencies import CoachedAthlete
 from backend.core.deps import MAX_ID, SessionDep
 from backend.core.errors import ERROR_RESPONSES
 from backend.training import flags, service
+from backend.training.edits import DeleteNote
 from backend.training.models import PlanVersion, SessionLogEntry
 from backend.training.schemas import (
     CalendarLink,
@@ -222,6 +223,20 @@ def coach_cue(body: CueIn, athlete: CoachedAthlete, coach: CoachUser,
 def coach_note(body: NoteIn, athlete: CoachedAthlete, coach: CoachUser,
                session: SessionDep) -> PlanChangePublic:
     change, stored = service.coach_edit(session, coach, athlete, body.edit())
+    return _change_public(session, athlete, stored, change)
+
+
+NoteId = Annotated[int, Path(description="The note's id (`note_id` in the plan's notes)",
+                             ge=1, le=MAX_ID)]
+
+
+@coach_plans_router.delete("/plan/notes/{note_id}", response_model=PlanChangePublic,
+                           summary="Delete a note from the plan",
+                           description="The note leaves the plan and the sessions still to "
+                           "come; a session already past or logged keeps what it showed.")
+def coach_delete_note(note_id: NoteId, athlete: CoachedAthlete, coach: CoachUser,
+                      session: SessionDep) -> PlanChangePublic:
+    change, stored = service.coach_edit(session, coach, athlete, DeleteNote(note_id))
     return _change_public(session, athlete, stored, change)
 
 

@@ -17,9 +17,11 @@ from sqlmodel import Session, col, func, select
 
 from backend import planner
 from backend.accounts.models import AthleteProfile, User
+from backend.core import audit, events
 from backend.core.errors import InvalidInputError, NotFoundError
 from backend.core.text import URL_SAFE, well_formed
-from backend.training.edits import CoachEdit
+from backend.training.edits import CoachEdit, DeleteNote
+from backend.training.events import CoachChangedPlan, FeelingReported, SessionLogged
 from backend.training.models import (
     CalendarFeed,
     CoachFlagEntry,
@@ -350,6 +352,12 @@ def log_session(session: Session, athlete: User, training_session_key: str,
                     planner.apply_session_log(plan, log, history=history), as_of)
     stored = store_change(session, athlete.pk, change)
     reconcile_missed_weeks(session, athlete, as_of or today)
+    if as_of is None:  # a seeded history (the demo) tells no one
+        painful = max(exercises, key=lambda e: e.pain, default=None)
+        events.publish(SessionLogged(
+            session=session, athlete_id=athlete.pk, training_session_key=training_session_key,
+            max_pain=log.pain, painful_exercise=painful.code if painful and painful.pain else None,
+            plan_reason=change.reason))
     return change, stored
 
 
@@ -412,7 +420,10 @@ def set_feeling(session: Session, athlete: User, not_100: bool,
     _, plan = require_current(session, athlete.pk)
     today = athlete_today(session.get(AthleteProfile, athlete.id), athlete)
     change = _guard(session, athlete, plan, planner.apply_feeling(plan, today, not_100))
-    return change, store_change(session, athlete.pk, change)
+    stored = store_change(session, athlete.pk, change)
+    events.publish(FeelingReported(session=session, athlete_id=athlete.pk, not_100=not_100,
+                                   plan_reason=change.reason))
+    return change, stored
 
 
 def compliance_windows(session: Session, athlete: User) -> dict[int, planner.ComplianceWindow]:
@@ -455,12 +466,26 @@ def coach_edit(session: Session, coach: User, athlete: User, edit: CoachEdit,
             "zone): a change applies from today on, the sessions before stay as they were "
             "prescribed. Leave from_date out, or give today or a later day.",
             code="from_date_in_past")
+    if isinstance(edit, DeleteNote) and not any(
+            n.note_id == edit.note_id for n in plan.notes):
+        raise NotFoundError(f"No note {edit.note_id} in {athlete.display_name}'s current plan: "
+                            "list the plan's notes (their note_id) and try again.",
+                            code="note_not_found")
     try:
         change = edit.apply(plan, today, author=coach_author(coach))
     except (KeyError, ValueError) as exc:
         raise InvalidInputError(f"Cannot change the plan that way: {exc}") from exc
     change = _guard(session, athlete, plan, change)
-    return change, store_change(session, athlete.pk, change, created_by=coach)
+    stored = store_change(session, athlete.pk, change, created_by=coach)
+    if stored is not None:
+        # Who changed whose plan is kept for the record (the audit log) and told the athlete.
+        audit.record(session, "coach_plan_edit", actor_id=coach.pk, subject_user_id=athlete.pk,
+                     kind=change.kind, plan_id=plan.plan_id, version=stored.version,
+                     reason=change.reason[:300])
+        events.publish(CoachChangedPlan(session=session, athlete_id=athlete.pk,
+                                        coach_id=coach.pk, kind=change.kind,
+                                        reason=change.reason))
+    return change, stored
 
 
 def coach_author(coach: User) -> str:
@@ -477,6 +502,9 @@ def start_new_block(session: Session, athlete: User, *, created_by: User | None 
     """A new block from today on the athlete's diagnosis, following the current one (the
     coach's swaps and the levels reached carry over); its reason opens with the re-test of
     the block it follows."""
+    if created_by is not None and created_by.pk != athlete.pk:
+        audit.record(session, "coach_started_block", actor_id=created_by.pk,
+                     subject_user_id=athlete.pk)
     row = current_version(session, athlete.pk)
     if row is None:
         return generate_block(session, athlete, reason_kind="new_block", created_by=created_by)

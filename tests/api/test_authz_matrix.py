@@ -161,6 +161,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
         frozenset({"coach"})),
     ("POST", "/api/v1/coach/athletes/{athlete_id}/flags/{flag_id}/resolve"): Rule(
         frozenset({"coach"})),
+    ("DELETE", "/api/v1/coach/athletes/{athlete_id}/plan/notes/{note_id}"): Rule(
+        frozenset({"coach"})),
     # Trends: the athlete themself and their coach; the dashboard: any coach (their own
     # roster); the exercise list: anyone logged in (coaches choosing swaps, athletes reading).
     ("GET", "/api/v1/athletes/{athlete_id}/trends"): Rule(CLIP_READERS),
@@ -246,6 +248,9 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
     revocable = (await client.post("/api/v1/coach/invites",
                                    headers=world["coach"]["headers"])).json()["code"]
     flag_id = _seed_flag(engine, int(world["athlete"]["id"]))
+    noted = await client.post(f"/api/v1/coach/athletes/{world['athlete']['id']}/plan/notes",
+                              headers=world["coach"]["headers"], json={"text": "Easy week"})
+    assert noted.status_code == 200, noted.text
     device = await client.post("/api/v1/push/subscriptions", headers=world["athlete"]["headers"],
                                json=MATRIX[("POST", "/api/v1/push/subscriptions")].body)
     with Session(engine) as session:
@@ -273,12 +278,19 @@ async def test_matrix(client: httpx.AsyncClient, world: dict[str, Any], caller: 
               "athlete_id": str(world["athlete"]["id"]), "code": code,
               "session_id": plan["weeks"][0]["sessions"][0]["id"], "version": "1",
               "token": feed["token"], "clip_id": str(seeded.clip_id), "name": seeded.keyframe,
-              "uuid": upload_id, "invite_code": revocable, "flag_id": str(flag_id)}
+              "uuid": upload_id, "invite_code": revocable, "flag_id": str(flag_id),
+              "note_id": str(noted.json()["version"])}
     failures = []
-    # Routes that change the links run last, so they do not change what the others see.
-    ordered = sorted(MATRIX.items(), key=lambda kv: (kv[0][1] == "/api/v1/auth/logout",
-                                                     kv[0][0] == "DELETE" or "accept" in kv[0][1],
-                                                     "accept" in kv[0][1]))
+    # Routes that change the links run last, so they do not change what the others see; a
+    # note is deleted before a new block (which starts without the old block's notes).
+    def order(route: tuple[str, str]) -> tuple[bool, ...]:
+        method, path = route
+        deletes_note = path.endswith("/plan/notes/{note_id}")
+        return (path == "/api/v1/auth/logout",
+                (method == "DELETE" and not deletes_note) or "accept" in path,
+                "accept" in path, "/blocks" in path)
+
+    ordered = sorted(MATRIX.items(), key=lambda kv: order(kv[0]))
     for (method, path), rule in ordered:
         url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
         kwargs: dict[str, Any] = {"headers": world[caller]["headers"]}

@@ -135,7 +135,10 @@ def seed_world(client: asgi.ASGIClient, engine: Engine, settings: Settings,
               "uuid": upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1],
               "invite_code": _ok(client.post("/api/v1/coach/invites", headers=coach),
                                  201)["code"],
-              "flag_id": str(_seed_flag(engine, int(me["id"])))}
+              "flag_id": str(_seed_flag(engine, int(me["id"]))),
+              "note_id": str(_ok(client.post(
+                  f"/api/v1/coach/athletes/{me['id']}/plan/notes", headers=coach,
+                  json={"text": "Easy week"}))["version"])}
     return {"athlete": athlete, "coach": coach, "admin": admin, "anonymous": {}}, params
 
 

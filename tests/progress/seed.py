@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from backend.accounts.models import User
 from backend.clips.models import AnalysisReport, Clip, ClipFault, ClipMetric
+from backend.jobs.models import AnalysisJob, JobStatus
 from backend.training import service as training
 
 
@@ -30,9 +31,18 @@ def add_clip(engine: Engine, athlete_id: int, recorded_at: datetime, *, view: st
         session.add(clip)
         session.flush()
         assert clip.id is not None
+        # The report and its rows agree, as clips.service.save_analysis writes them; the job
+        # succeeded (the diagnosis reads only those).
+        report = {"schema_version": "t", "view": view,
+                  "clip_quality": {"fit": fit, "reasons": [] if fit else ["too few steps"]},
+                  "faults": [{"code": code, "severity": severity, "side": "left",
+                              "value": value, "confidence": 0.8}
+                             for code, severity, value in faults] if fit else []}
         session.add(AnalysisReport(clip_id=clip.id, athlete_id=athlete_id, schema_version="t",
-                                   view=view, report={}, track_key="t", track_sha256="t",
+                                   view=view, report=report, track_key="t", track_sha256="t",
                                    fit=fit, unfit_reasons=[] if fit else ["too few steps"]))
+        session.add(AnalysisJob(clip_id=clip.id, status=JobStatus.succeeded.value,
+                                attempts=1))
         for code, severity, value in faults:
             session.add(ClipFault(athlete_id=athlete_id, clip_id=clip.id, code=code,
                                   side="left", severity=severity, value=value, confidence=0.8,

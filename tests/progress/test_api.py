@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from backend.clips.diagnosis import diagnosis_for
 from backend.core.time import utcnow
 from backend.planner import EXERCISES
 from tests.conftest import Accounts
@@ -62,7 +64,8 @@ async def test_dashboard_rows(client: httpx.AsyncClient, accounts: Accounts,
     page = await _dashboard(client, coach)
     assert page["total"] == 3 and page["sort"] == "-attention"
     row = _row(page, worse)
-    assert row["headline"] == "Contralateral hip drop"
+    # The combined diagnosis: the rear clip's hip drop and the side clip's overstride.
+    assert row["headline"] == "Contralateral hip drop (marked, left) (+1 more)"
     assert row["last_clip"]["recorded_at"][:10] == str((now - timedelta(days=1)).date())
     assert [a["code"] for a in row["attention"]] == ["fault_worse"]
     assert "went from mild to marked (rear view)" in row["attention"][0]["message"]
@@ -73,7 +76,7 @@ async def test_dashboard_rows(client: httpx.AsyncClient, accounts: Accounts,
     assert row["headline"] is None and row["last_clip"] is None
     assert [a["code"] for a in row["attention"]] == ["no_recent_clip"]
     row = _row(page, improving)
-    assert row["headline"] == "No faults found"
+    assert row["headline"] == "No fault needs work; no side clip yet"
     assert [a["code"] for a in row["attention"]] == ["no_recent_clip"]
     assert "time to film again" in row["attention"][0]["message"]
 
@@ -242,3 +245,32 @@ async def test_exercise_list(client: httpx.AsyncClient, accounts: Accounts) -> N
     assert [e["code"] for e in body] == list(EXERCISES)
     swap = next(e for e in body if e["code"] == "hip_airplane")
     assert swap["levels"][0]["number"] == 1 and swap["name"]
+
+
+async def test_dashboard_headline_is_the_athletes_diagnosis(client: httpx.AsyncClient,
+                                                            accounts: Accounts,
+                                                            engine: Engine) -> None:
+    """The roster reads, for every athlete at once, the headline the athlete's own
+    diagnosis gives (clips.diagnosis.diagnosis_for): views combined, unfit clips ignored."""
+    coach, athletes = await _coach_with(client, accounts, 4)
+    now = utcnow()
+    rear_only, both, side_then_unfit, _none = athletes
+    add_clip(engine, rear_only["id"], now - timedelta(days=9),
+             faults=[("crossover_gait", "mild", 2.0), ("hip_drop", "moderate", 7.0)])
+    add_clip(engine, both["id"], now - timedelta(days=30), faults=[("hip_drop", "marked", 12.0)])
+    add_clip(engine, both["id"], now - timedelta(days=5), faults=[("hip_drop", "mild", 4.0)])
+    add_clip(engine, both["id"], now - timedelta(days=2), view="side",
+             faults=[("overstride", "moderate", 11.0)])
+    add_clip(engine, side_then_unfit["id"], now - timedelta(days=4), view="side", faults=[])
+    add_clip(engine, side_then_unfit["id"], now - timedelta(days=1), view="side", fit=False)
+    page = await _dashboard(client, coach)
+    with Session(engine) as session:
+        expected = {a["id"]: diagnosis_for(session, a["id"]).headline for a in athletes}
+    got = {r["id"]: r["headline"] for r in page["athletes"]}
+    assert got[rear_only["id"]] == expected[rear_only["id"]] == (
+        "Contralateral hip drop (moderate, left) (+1 more); no side clip yet")
+    # The later rear clip wins (mild), the side clip adds its fault: the moderate one leads.
+    assert got[both["id"]] == expected[both["id"]] == "Overstride (moderate, left) (+1 more)"
+    assert got[side_then_unfit["id"]] == expected[side_then_unfit["id"]] == (
+        "No fault needs work; no rear clip yet")
+    assert got[_none["id"]] is None

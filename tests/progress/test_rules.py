@@ -1,5 +1,5 @@
 """The dashboard's definitions as pure functions: compliance with nothing due, a fault that
-got worse, the diagnosis headline."""
+got worse."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from backend.progress.service import (
     LoggedSession,
     Prescribed,
     compliance_between,
-    diagnosis_headline,
     worse_faults,
 )
 
@@ -86,12 +85,3 @@ def test_worse_fault_new_higher_severity_or_value() -> None:
     # Better: a fault gone, or a lower severity.
     assert worse_faults([FaultRow("hip_drop", "left", "mild", 4.0)],
                         [FaultRow("hip_drop", "left", "marked", 12.0)]) == []
-
-
-def test_headline_is_the_top_fault_or_none_found() -> None:
-    assert diagnosis_headline([]) == "No faults found"
-    faults = [FaultRow("overstride", None, "moderate", 10.0),
-              FaultRow("hip_drop", "left", "mild", 5.0),
-              FaultRow("trunk_lean", None, "moderate", 8.0)]
-    # Highest severity first, then the catalogue's priority (overstride before trunk lean).
-    assert diagnosis_headline(faults) == "Overstride"
