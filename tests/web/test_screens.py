@@ -305,6 +305,16 @@ def test_coach_athlete_page_trends_training_clips_side_by_side_plan_edits_and_no
     page.get_by_role("button", name="Add note").click()
     expect(page.locator("ul.notes")).to_contain_text("Film again from behind next week")
     expect(page.locator("ul.notes")).to_contain_text("Coach Kim")
+    # A note added by mistake is deleted (DELETE .../plan/notes/{note_id}).
+    page.get_by_label("Note for Hana Runner").fill("Wrong athlete, sorry")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("ul.notes")).to_contain_text("Wrong athlete, sorry")
+    page.get_by_role("button", name="Delete the note: Wrong athlete, sorry").click()
+    expect(page.locator("ul.notes")).not_to_contain_text("Wrong athlete, sorry")
+    expect(page.locator("ul.notes")).to_contain_text("Film again from behind next week")
+    notes = httpx.get(f"{world.base}/api/v1/coach/athletes/{world.athlete_id}/plan",
+                      headers=world.coach).json()["notes"]
+    assert [n["text"] for n in notes] == ["Film again from behind next week"]
     assert errors == []
     ctx.close()
 

@@ -321,7 +321,11 @@ function PlanEditor({ athleteId, name }: { athleteId: number; name: string }) {
     for (const x of s.exercises) if (!inPlan.has(x.code)) inPlan.set(x.code, x)
   }
   const chosen = library.find((x) => x.code === (edited || [...inPlan.keys()][0]))
-  const notes = plan.notes as Array<{ text?: string; on?: string; author?: string; session_key?: string | null }>
+  const notes = plan.notes as Array<{ note_id?: number; text?: string; on?: string; author?: string; session_key?: string | null }>
+  const removeNote = async (noteId: number, form: HTMLFormElement) => {
+    await done(await api.DELETE('/api/v1/coach/athletes/{athlete_id}/plan/notes/{note_id}',
+                                { params: { path: { athlete_id: athleteId, note_id: noteId } } }), form)
+  }
   return (
     <>
       <div class="card">
@@ -372,7 +376,11 @@ function PlanEditor({ athleteId, name }: { athleteId: number; name: string }) {
         <h2>Notes</h2>
         {notes.length === 0 ? <p class="muted">No notes yet.</p> : (
           <ul class="plain notes">{notes.map((n, i) => (
-            <li key={i} style="margin:.4rem 0">{n.text}<div class="muted small">{n.author ?? ''}{n.on ? `, ${n.on}` : ''}</div></li>
+            <li key={n.note_id ?? i} style="margin:.4rem 0">{n.text}<div class="muted small">{n.author ?? ''}{n.on ? `, ${n.on}` : ''}</div>
+              {n.note_id != null && (
+                <button type="button" class="link" aria-label={`Delete the note: ${n.text ?? ''}`}
+                        onClick={(e) => removeNote(n.note_id!, (e.currentTarget as HTMLElement).closest('form')!)}>Delete</button>
+              )}</li>
           ))}</ul>
         )}
         <label for="note">Note for {name}</label>
