@@ -4,6 +4,7 @@ import { AuthPage } from './pages/auth'
 import { CoachHome, AthleteDetail } from './pages/coach'
 import { ClipPage } from './pages/clip'
 import { Home, Onboarding, FilmPage } from './pages/athlete'
+import { HistoryPage } from './pages/history'
 import { PlanPage } from './pages/plan'
 import { navigate, onLink, usePath } from './router'
 import { uploadQueue } from './upload'
@@ -53,10 +54,11 @@ export function App() {
     else if (path === '/onboarding') page = <Onboarding />
     else if (path === '/film') page = <FilmPage />
     else if (path === '/plan') page = <PlanPage />
+    else if (path === '/history') page = <HistoryPage me={me} />
     else page = <Home me={me} />
   }
   const tabs = me?.role === 'athlete'
-    ? [['/', 'Home'], ['/film', 'Film'], ['/plan', 'Plan']]
+    ? [['/', 'Home'], ['/film', 'Film'], ['/plan', 'Plan'], ['/history', 'History']]
     : me?.role === 'coach' ? [['/', 'Athletes']] : []
   return (
     <>

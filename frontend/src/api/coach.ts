@@ -1,9 +1,6 @@
-// The coach's views, behind one module: the roster comes from GET /api/v1/coach/athletes
-// today; GET /api/v1/coach/dashboard (last clip, compliance, flags, needs-attention) and
-// GET /api/v1/athletes/{id}/trends are being built in parallel. They are called here by path
-// (not through the generated client, which does not know them yet) and fall back when absent,
-// so wiring them after the merge means regenerating the client and typing these two calls.
-import { api, authFetch, authHeader, type Schemas } from './client'
+// The coach's and the athlete's progress views: the roster (GET /api/v1/coach/dashboard,
+// falling back to the plain roster), and the trends of one athlete.
+import { api, authFetch, authHeader, errorText, type Schemas } from './client'
 
 export interface RosterRow {
   id: number
@@ -16,16 +13,13 @@ export interface RosterRow {
   last_clip_at: string | null
 }
 
-export interface TrendPoint {
-  t: number // seconds since the epoch
-  value: number
-}
+export type Trends = Schemas['TrendsOut']
 
-export interface FaultTrend {
+/** One fault on one side, as a line over time (a chart series). */
+export interface FaultSeries {
   key: string
   label: string
-  unit: string
-  points: TrendPoint[]
+  points: Array<{ t: number; value: number; severity: string }> // t: seconds since the epoch
 }
 
 async function getJson(path: string): Promise<unknown | null> {
@@ -65,10 +59,27 @@ export async function roster(): Promise<RosterRow[]> {
   }))
 }
 
-/** Fault trends over time; null while the trends endpoint is not on this server. */
-export async function trends(athleteId: number): Promise<FaultTrend[] | null> {
-  const body = (await getJson(`/api/v1/athletes/${athleteId}/trends`)) as
-    | { series?: FaultTrend[] }
-    | null
-  return body?.series ?? null
+/** Each fault and metric over the athlete's fit clips, and the weekly training (the athlete
+ * themself or their coach may read it). */
+export async function trends(athleteId: number, weeks = 104): Promise<Trends> {
+  const { data, error } = await api.GET('/api/v1/athletes/{athlete_id}/trends', {
+    params: { path: { athlete_id: athleteId }, query: { weeks } },
+  })
+  if (!data) throw new Error(errorText(error, 'The trends could not be loaded.'))
+  return data
+}
+
+/** The fault trends as chart series: one per fault and side, the measured points only. */
+export function faultSeries(t: Trends): FaultSeries[] {
+  const out = new Map<string, FaultSeries>()
+  for (const f of t.faults) {
+    for (const p of f.points) {
+      if (p.value == null) continue
+      const key = `${f.code}${p.side ? `-${p.side}` : ''}`
+      const s = out.get(key) ?? { key, label: `${f.title}${p.side ? ` (${p.side})` : ''}`, points: [] }
+      s.points.push({ t: Date.parse(p.recorded_at) / 1000, value: p.value, severity: p.severity })
+      out.set(key, s)
+    }
+  }
+  return [...out.values()]
 }

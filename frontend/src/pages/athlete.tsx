@@ -104,7 +104,7 @@ function Invite() {
   )
 }
 
-function Calendar() {
+export function Calendar() {
   const [link, setLink] = useState<string | null>(null)
   const [err, setErr] = useState<string | null>(null)
   const get = async () => {
@@ -211,6 +211,7 @@ function FramingSketch() {
 
 export function FilmPage() {
   const [view, setView] = useState('side')
+  const [fps, setFps] = useState('')
   const [error, setError] = useState<string | null>(null)
   const [items, setItems] = useState<QueueItem[]>([])
   useEffect(() => onQueueChange(setItems), [])
@@ -224,7 +225,7 @@ export function FilmPage() {
     }
     setError(null)
     const q = await uploadQueue()
-    const item = await q.add(file, view)
+    const item = await q.add(file, view, fps ? Number(fps) : null)
     input.value = ''
     await q.run()
     const done = await q.get(item.id)
@@ -243,7 +244,7 @@ export function FilmPage() {
           <li>Whole body in frame, <strong>both feet visible</strong> all the time; nobody else in the picture.</li>
           <li>10 to 20 seconds of steady running at your usual pace; a treadmill is ideal.</li>
           <li>Side view (camera to your side) for overstride and posture; rear view (behind you) for hips and knees.</li>
-          <li>Slow motion helps: say so if the app asks for its frame rate.</li>
+          <li>Slow motion (120 or 240 fps) helps: say so below when you pick the clip.</li>
         </ul>
       </div>
       <div class="card">
@@ -254,6 +255,13 @@ export function FilmPage() {
           <option value="front">In front of me</option>
           <option value="auto">Not sure: work it out</option>
         </select>
+        <label for="capture-fps">Filmed in slow motion?</label>
+        <select id="capture-fps" value={fps} onChange={(e) => setFps((e.currentTarget as HTMLSelectElement).value)}>
+          <option value="">No, or not sure</option>
+          <option value="120">Yes, at 120 frames per second</option>
+          <option value="240">Yes, at 240 frames per second</option>
+        </select>
+        <p class="muted small">Slow motion measures each step more finely. If you are not sure, the report asks when it sees a slow-motion clip.</p>
         <label for="clip-file">Record or choose a clip</label>
         <input id="clip-file" type="file" accept="video/*" capture="environment" onChange={pick} />
         <p class="muted">The upload continues if the connection drops, and resumes when you reopen the app.</p>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, errorText, type Schemas } from '../api/client'
 import { onLink } from '../router'
+import { Calendar } from './athlete'
 
 type Plan = Schemas['PlanPublic']
 type Session = Schemas['SessionPublic']
@@ -26,11 +27,18 @@ export function PlanPage() {
   if (!plan) return <p class="muted" role="status">Loading your plan…</p>
   const today = new Date().toISOString().slice(0, 10)
   const week = plan.weeks.find((w) => w.sessions.some((s) => s.date >= today)) ?? plan.weeks[0]
+  const notes = plan.notes as Array<{ text?: string; on?: string }>
   return (
     <section aria-labelledby="plan-title">
       <h1 id="plan-title">Your plan</h1>
       <p class="muted">{plan.reason}</p>
       {plan.cue_of_week && <div class="card"><strong>Cue of the week:</strong> {plan.cue_of_week.text}</div>}
+      {notes.length > 0 && (
+        <div class="card">
+          <h2>From your coach</h2>
+          <ul class="plain">{notes.map((n, i) => <li key={i}>{n.text}{n.on ? <span class="muted small"> ({n.on})</span> : null}</li>)}</ul>
+        </div>
+      )}
       <div class="card">
         <p>Not feeling 100 % today? The next sessions get lighter until you are.</p>
         <div class="row">
@@ -47,6 +55,7 @@ export function PlanPage() {
           {week.sessions.map((s) => <SessionCard key={s.id} session={s} onLogged={load} />)}
         </>
       ) : <p class="empty">Your plan has no weeks yet.</p>}
+      <Calendar />
     </section>
   )
 }

@@ -17,6 +17,8 @@ class TusServer {
   /** Answer the next creation with this status (a refusal). */
   refuseWith: number | null = null
   nextClip = 100
+  /** Each creation's Upload-Metadata, decoded. */
+  metadata: Array<Record<string, string>> = []
   server!: Server
   url = ''
 
@@ -36,6 +38,11 @@ class TusServer {
     res.setHeader('Tus-Resumable', '1.0.0')
     if (req.method === 'POST') {
       this.creations++
+      this.metadata.push(Object.fromEntries(String(req.headers['upload-metadata'] ?? '').split(',')
+        .filter(Boolean).map((pair) => {
+          const [k, v] = pair.trim().split(' ')
+          return [k, v ? Buffer.from(v, 'base64').toString() : '']
+        })))
       if (this.refuseWith) {
         res.writeHead(this.refuseWith, { 'Content-Type': 'application/json' })
         res.end(JSON.stringify({ detail: 'This file is not a video.' }))
@@ -120,6 +127,14 @@ describe('upload queue', () => {
     expect(done.status).toBe('done')
     expect(done.clipId).toBe(100)
     expect(server.uploads.get('u1')!.data.length).toBe(50_000)
+  })
+
+  it('sends a slow-motion clip\'s frame rate with it, and none when not given', async () => {
+    const q = queue()
+    await q.add(file(10_000), 'side', 240)
+    await q.add(file(12_000), 'rear')
+    await q.run()
+    expect(server.metadata.map((m) => [m.view, m.capture_fps])).toEqual([['side', '240'], ['rear', undefined]])
   })
 
   it('retries after a dropped connection and resumes from the offset, not from zero', async () => {

@@ -3,7 +3,9 @@
 // one, so a retry (after an error, a reload or a restart) resumes that upload from the server's
 // offset instead of creating a second one; one runner at a time works through the queue, and a
 // finished item keeps its clip id and is never sent again.
-import * as tus from 'tus-js-client'
+// Types only here: the library itself is loaded on the first upload (it is a third of the
+// app's script, and most visits upload nothing).
+import type * as tus from 'tus-js-client'
 
 export type ItemStatus = 'queued' | 'uploading' | 'done' | 'failed'
 
@@ -15,6 +17,8 @@ export interface QueueItem {
   size: number
   lastModified: number
   view: string
+  /** The real frame rate of a slow-motion clip, when the athlete said so (absent: unknown). */
+  captureFps?: number | null
   status: ItemStatus
   uploadUrl: string | null
   clipId: number | null
@@ -92,7 +96,8 @@ export class UploadQueue {
   }
 
   /** Queues a file; the same file (name, size, modified time) still waiting is not queued twice. */
-  async add(file: Blob & { name?: string; lastModified?: number }, view: string): Promise<QueueItem> {
+  async add(file: Blob & { name?: string; lastModified?: number }, view: string,
+            captureFps: number | null = null): Promise<QueueItem> {
     const name = file.name ?? 'clip'
     const lastModified = file.lastModified ?? 0
     const same = (await this.list()).find((i) => i.status !== 'done' && i.name === name
@@ -100,7 +105,7 @@ export class UploadQueue {
     if (same) return same
     const item: QueueItem = {
       id: crypto.randomUUID(), blob: file, name, type: file.type || 'video/mp4', size: file.size,
-      lastModified, view, status: 'queued', uploadUrl: null, clipId: null, attempts: 0,
+      lastModified, view, captureFps, status: 'queued', uploadUrl: null, clipId: null, attempts: 0,
       bytesSent: 0, error: null, createdAt: Date.now(),
     }
     await this.put(item)
@@ -180,14 +185,18 @@ export interface TusTransportOptions {
 export function tusTransport(options: TusTransportOptions): Transport {
   return async (item, hooks) => {
     const source = options.source ? await options.source(item.blob) : item.blob
+    const { Upload } = await import('tus-js-client')
     return new Promise<number>((resolve, reject) => {
       let clipId: number | null = null
-      const upload = new tus.Upload(source as Blob, {
+      const upload = new Upload(source as Blob, {
         endpoint: options.endpoint,
         uploadUrl: item.uploadUrl || undefined,
         uploadSize: item.size,
         ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
-        metadata: { filename: item.name, filetype: item.type, view: item.view },
+        metadata: {
+          filename: item.name, filetype: item.type, view: item.view,
+          ...(item.captureFps ? { capture_fps: String(item.captureFps) } : {}),
+        },
         headers: options.headers(),
         // The queue does the retrying (it outlives the page); tus-js-client does not.
         retryDelays: [],
