@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -111,6 +112,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.jobs = job_runtime(settings, app.state.engine)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
+    # Text (the web app's scripts, JSON) goes compressed to phones; video, images, archives
+    # and server-sent events are left as they are (Starlette's default exclusions).
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
