@@ -106,7 +106,7 @@ export class UploadQueue {
     const item: QueueItem = {
       id: crypto.randomUUID(), blob: file, name, type: file.type || 'video/mp4', size: file.size,
       lastModified, view, captureFps, status: 'queued', uploadUrl: null, clipId: null, attempts: 0,
-      bytesSent: 0, error: null, createdAt: Date.now(),
+      bytesSent: 0, error: null, createdAt: nextStamp(await this.list()),
     }
     await this.put(item)
     return item
@@ -235,4 +235,10 @@ export function tusTransport(options: TusTransportOptions): Transport {
       upload.start()
     })
   }
+}
+
+/** A creation time after every queued item's: two clips added in the same millisecond still
+ * upload in the order they were added (items are read back sorted by it). */
+function nextStamp(items: QueueItem[]): number {
+  return Math.max(Date.now(), ...items.map((i) => i.createdAt + 0.001))
 }
