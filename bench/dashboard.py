@@ -53,6 +53,7 @@ from backend.core.db import make_engine  # noqa: E402
 from backend.core.migrate import upgrade_database  # noqa: E402
 from backend.core.security import hash_password  # noqa: E402
 from backend.gait.catalogue import FAULT_CODES, SEVERITIES  # noqa: E402
+from backend.jobs.models import AnalysisJob  # noqa: E402
 from backend.jsonsafe import json_safe  # noqa: E402
 from backend.training.models import (  # noqa: E402
     CoachFlagEntry,
@@ -86,6 +87,15 @@ def _drop(name: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def _report(clip: dict[str, Any]) -> dict[str, Any]:
+    """The report JSON as the analysis writes it, as far as the diagnosis reads it."""
+    return {"schema_version": "bench", "view": clip["view"],
+            "clip_quality": {"fit": clip["fit"], "reasons": [] if clip["fit"] else
+                             ["Too few running steps."]},
+            "faults": [{"code": code, "severity": sev, "side": "left", "value": value,
+                        "confidence": 0.8} for code, sev, value in clip["faults"]]}
 
 
 def _at(day: date, hour: int = 7) -> datetime:
@@ -218,10 +228,18 @@ def seed(engine: Engine, athletes: int, today: date, rng: random.Random) -> dict
                  "created_at": _at(c["day"], 8)} for c in clips]).scalars().all()
             conn.execute(insert(AnalysisReport.__table__), [
                 {"clip_id": cid, "athlete_id": c["athlete_id"], "schema_version": "bench",
-                 "view": c["view"], "report": {}, "track_key": "bench", "track_sha256": "x",
+                 "view": c["view"], "report": _report(c), "track_key": "bench",
+                 "track_sha256": "x",
                  "keyframes": [], "fit": c["fit"], "unfit_reasons": [] if c["fit"] else
                  ["Too few running steps."], "advice": [], "slow_motion": False,
                  "needs_capture_fps": False, "created_at": _at(c["day"], 9)}
+                for cid, c in zip(clip_ids, clips, strict=True)])
+            # Each analysis's job succeeded (the diagnosis, hence the headline, reads only
+            # those).
+            conn.execute(insert(AnalysisJob.__table__), [
+                {"clip_id": cid, "status": "succeeded", "attempts": 1, "progress": 1.0,
+                 "created_at": _at(c["day"], 8), "updated_at": _at(c["day"], 9),
+                 "finished_at": _at(c["day"], 9)}
                 for cid, c in zip(clip_ids, clips, strict=True)])
             fault_rows = [{"athlete_id": c["athlete_id"], "clip_id": cid, "code": code,
                            "side": "left", "severity": sev, "value": value, "confidence": 0.8,
@@ -292,8 +310,13 @@ async def measure(app: Any, seeded: dict[str, Any], requests: int, roster: int,
         for row in body["athletes"]:
             for reason in row["attention"]:
                 attention[reason["code"]] = attention.get(reason["code"], 0) + 1
+        # Every athlete has fit clips: each row must carry the diagnosis's headline.
+        headlines = sum(1 for row in body["athletes"] if row["headline"])
+        if headlines != len(body["athletes"]):
+            raise SystemExit(f"only {headlines} of {len(body['athletes'])} rows have a headline")
         return {"cold_ms": cold, "dashboard": dash, "trends": trend, "attention": attention,
-                "trend_points": len(resp.json()["clips"])}
+                "trend_points": len(resp.json()["clips"]),
+                "headline": body["athletes"][0]["headline"]}
 
 
 def explain(engine: Engine, app: Any, seeded: dict[str, Any]) -> None:
@@ -371,6 +394,7 @@ def main() -> None:
           f"p50 {statistics.median(trend):.1f} ms, p95 {_pct(trend, 0.95):.1f} ms, "
           f"max {max(trend):.1f} ms")
     print("needs attention on the roster:", result["attention"])
+    print("a headline:", result["headline"])
 
 
 if __name__ == "__main__":
