@@ -47,6 +47,7 @@ from tuspyserver.storage import TusStorage
 from backend.accounts.dependencies import AthleteUser
 from backend.accounts.models import User
 from backend.clips import service
+from backend.clips.admission import UPLOAD_REFUSALS, admit_upload, count_upload
 from backend.clips.multipart import ReceivedFile, too_large
 from backend.clips.schemas import ClipOptions
 from backend.clips.storage import LocalStorage, get_storage, sha256_file
@@ -54,6 +55,7 @@ from backend.core.config import Settings
 from backend.core.deps import SessionDep, SettingsDep, release_connection
 from backend.core.errors import ERROR_RESPONSES, DomainError, InvalidInputError
 from backend.core.time import utcnow
+from backend.jobs.admission import check_room
 from backend.jobs.dependencies import get_jobs
 
 logger = logging.getLogger(__name__)
@@ -301,6 +303,9 @@ def tus_file_dep(request: Request, athlete: TusAthlete, session: SessionDep,
             raise InvalidInputError("Send the clip's bytes with PATCH requests, not with the "
                                     "creation request (turn off uploadDataDuringCreation).",
                                     code="tus_creation_with_upload_unsupported")
+        # The athlete's rate and the queue's room, before the upload exists (429 / 503).
+        admit_upload(request, athlete, session, settings)
+        release_connection(session)
 
     def file_hook(metadata: dict[str, str]) -> dict[str, str] | None:
         if request.method != "POST" or _upload_id(request) is not None:
@@ -354,11 +359,14 @@ def tus_complete_dep(request: Request, response: Response, athlete: TusAthlete,
             return
         try:
             options = ClipOptions.parse(metadata)
+            # The queue filled while the bytes arrived: refused, and the upload removed below
+            # (HEAD must not say "complete" for an upload that became no clip).
+            await run_in_threadpool(check_room, session, settings)
             digest, size = await asyncio.to_thread(sha256_file, path)
             received = ReceivedFile(path=path, sha256=digest, size=size,
                                     filename=(metadata.get("filename") or None),
                                     content_type=metadata.get("filetype") or None)
-            clip, _created = await run_in_threadpool(
+            clip, created = await run_in_threadpool(
                 service.register_clip, session, athlete=athlete, received=received,
                 options=options, settings=settings, storage=get_storage(settings),
                 enqueue=get_jobs(request).enqueue)
@@ -377,6 +385,8 @@ def tus_complete_dep(request: Request, response: Response, athlete: TusAthlete,
             raise UploadFailedError(
                 "The upload arrived but could not be filed because of a problem on our side. "
                 "Upload the clip again.") from exc
+        if created:
+            count_upload(request, athlete, settings)
         response.headers[CLIP_ID_HEADER] = str(clip.id)
 
     return complete
@@ -418,6 +428,8 @@ def build_tus_router(settings: Settings, storage: LocalStorage) -> tuple[APIRout
         route.summary = summary
         route.responses = {**ERROR_RESPONSES, **{k: v for k, v in route.responses.items()
                                                   if str(k).startswith("2")}}
+        if method in ("POST", "PATCH"):  # creation (rate, queue) and completion (queue)
+            route.responses = {**route.responses, **UPLOAD_REFUSALS}
     return router, tus_storage
 
 
