@@ -57,7 +57,7 @@ class JobRuntime:
         self._bound: dict[str, TaskWrapper] = {}
         self._bind_lock = threading.Lock()
         # When to ask again whether each periodic task is due, on the monotonic clock.
-        self._next_check: dict[str, float] = {}
+        self._next_due: dict[str, float] = {}
         self._jumps = clock.JumpWatch()
         self._hold_reaping_until = 0.0
         self._consumer: _QuietConsumer | None = None
@@ -140,7 +140,7 @@ class JobRuntime:
         results: dict[str, Any] = {}
         self.watch_clock()
         for task in list(self.registry.periodic_tasks.values()):
-            check_at = self._next_check.get(task.name)
+            check_at = self._next_due.get(task.name)
             if check_at is not None and clock.monotonic() < check_at:
                 continue
             interval = task.interval_s(self.settings)
@@ -150,7 +150,7 @@ class JobRuntime:
                 # Wait on the monotonic clock (at most one interval): a wall clock that
                 # jumps neither brings the next run forward nor puts it off.
                 wait = min(max((due - clock.now()).total_seconds(), 0.0), interval)
-                self._next_check[task.name] = clock.monotonic() + wait
+                self._next_due[task.name] = clock.monotonic() + wait
             except Exception:
                 logger.exception("periodic task %s: cannot take its run (will retry)",
                                  task.name)
