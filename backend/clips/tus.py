@@ -284,8 +284,9 @@ def tus_access(request: Request, athlete: AthleteUser, session: SessionDep) -> U
 TusAthlete = Annotated[User, Depends(tus_access)]
 
 
-def tus_file_dep(request: Request, athlete: TusAthlete, session: SessionDep,
-                 settings: SettingsDep) -> Callable[[dict[str, str]], dict[str, str] | None]:
+def tus_file_dep(
+        request: Request, athlete: TusAthlete, session: SessionDep, settings: SettingsDep,
+) -> Callable[[dict[str, str]], Awaitable[dict[str, str]] | None]:
     """tuspyserver's per-request file hook: on creation, the new upload's id and owner row.
 
     It runs before tuspyserver reads a PATCH body, so the checks that must come before any
@@ -307,15 +308,23 @@ def tus_file_dep(request: Request, athlete: TusAthlete, session: SessionDep,
         admit_upload(request, athlete, session, settings)
         release_connection(session)
 
-    def file_hook(metadata: dict[str, str]) -> dict[str, str] | None:
+    def file_hook(metadata: dict[str, str]) -> Awaitable[dict[str, str]] | None:
         if request.method != "POST" or _upload_id(request) is not None:
             return None
         upload_id = uuid.uuid4().hex
         raw_length = request.headers.get("upload-length")
-        service.new_upload(session, upload_id, athlete,
-                           int(raw_length) if raw_length and raw_length.isdigit() else None,
-                           timedelta(hours=settings.upload_expire_hours))
-        return {"uid": upload_id}
+
+        async def create() -> dict[str, str]:
+            # tuspyserver calls this hook on the event loop (and awaits what it returns): the
+            # row is written in a thread, since on SQLite the INSERT may wait for the write
+            # lock, and waiting on the loop stalls every request, the lock's holder included.
+            await run_in_threadpool(
+                service.new_upload, session, upload_id, athlete,
+                int(raw_length) if raw_length and raw_length.isdigit() else None,
+                timedelta(hours=settings.upload_expire_hours))
+            return {"uid": upload_id}
+
+        return create()
 
     return file_hook
 

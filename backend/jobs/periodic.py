@@ -39,6 +39,11 @@ def take(engine: Engine, name: str, owner: str, interval_s: float,
                 session.commit()
             except IntegrityError:  # another process created it first
                 session.rollback()
+        else:
+            # End the read first: on SQLite a transaction that read and then writes cannot
+            # wait for the write lock (a stale snapshot fails at once, "database is locked");
+            # one that starts with its write waits for it (busy_timeout).
+            session.rollback()
         next_run = now + timedelta(seconds=interval_s)
         # A run is never scheduled further ahead than one interval, nor a lease taken for
         # longer than lease_s: instants beyond twice that were written before the clock went

@@ -6,17 +6,20 @@ are accepted again once there is room. The real app and its real queue: SqliteHu
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import redis
 from fastapi import FastAPI
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
@@ -243,3 +246,39 @@ async def test_upload_rate_per_athlete(client: httpx.AsyncClient, app: FastAPI,
     ok = await _upload(client, other["headers"], run_clip)  # type: ignore[arg-type]
     assert ok.status_code == 202, ok.text
 
+
+
+@pytest.mark.parametrize(("engine", "queue"), [("sqlite", "embedded")], indirect=["engine"])
+async def test_uploads_run_no_database_statement_on_the_event_loop(
+        client: httpx.AsyncClient, accounts: Accounts, engine: Engine,
+        run_clip: Path) -> None:  # noqa: F811
+    """Found under load (bench/load.py on SQLite): tuspyserver calls the creation hook on the
+    event loop, and its INSERT waited there for SQLite's write lock, so every request stalled
+    (the lock's holder too, whose commit needs the loop) until busy_timeout, and then they all
+    failed with 503. A statement on the loop thread is that hazard: none may run there, from
+    a tus upload (creation, PATCH, completion) or a multipart one."""
+    on_loop: list[str] = []
+
+    def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a worker thread: the loop goes on meanwhile
+        on_loop.append(statement.split("\n")[0][:80])
+
+    athlete = await accounts.register("athlete")
+    headers: dict[str, str] = {**athlete["headers"], **TUS}  # type: ignore[dict-item]
+    data = run_clip.read_bytes()
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        created = await client.post("/api/v1/uploads", headers={
+            **headers, "Upload-Length": str(len(data)), "Upload-Metadata": _metadata()})
+        assert created.status_code == 201, created.text
+        done = await client.patch(created.headers["Location"], content=data,
+                                  headers={**PATCH, **headers, "Upload-Offset": "0"})
+        assert done.status_code == 204, done.text
+        other = await accounts.register("athlete")
+        assert (await _upload(client, other["headers"], run_clip)).status_code == 202
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert not on_loop, f"statements run on the event loop: {on_loop}"
