@@ -235,7 +235,11 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
 
 async def drive(base: str, engine_url: str, args: argparse.Namespace, clip: bytes) -> Stats:
     stats = Stats()
-    limits = httpx.Limits(max_connections=args.athletes + args.coaches + 4)
+    # Idle connections are dropped before uvicorn's keep-alive (5 s) closes them: a request
+    # sent on a connection the server is closing at that moment fails with a ReadError,
+    # the client's race, not the server's error.
+    limits = httpx.Limits(max_connections=args.athletes + args.coaches + 4,
+                          keepalive_expiry=4.0)
     async with httpx.AsyncClient(base_url=base, timeout=60.0, limits=limits) as client:
         deadline = time.monotonic() + args.duration
         coach_headers = [await _account(client, stats, "coach") for _ in range(args.coaches)]
