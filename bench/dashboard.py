@@ -31,7 +31,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import httpx  # noqa: E402
 from sqlalchemy import event, insert, text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from backend import planner  # noqa: E402
 from backend.accounts.models import User  # noqa: E402
@@ -61,32 +60,12 @@ from backend.training.models import (  # noqa: E402
     SessionLogEntry,
     SetLogEntry,
 )
+from bench._common import fresh_postgres  # noqa: E402
 
 PASSWORD = "bench-pass-phrase-0123"
 ROSTER_PER_COACH = 50
 METRICS = ("cadence_spm", "pelvic_drop_deg", "knee_valgus_deg", "trunk_lean_deg",
            "overstride_deg", "contact_time_ms", "flight_time_ms", "vertical_oscillation_cm")
-
-
-def _database() -> tuple[str, str]:
-    admin_url = os.environ.get("STRIDELAB_TEST_POSTGRES_URL")
-    if not admin_url:
-        raise SystemExit("No PostgreSQL: run 'scripts/services.sh start' and "
-                         "'eval \"$(scripts/services.sh env)\"' first.")
-    name = f"stridelab_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop(name: str) -> None:
-    admin = make_engine(os.environ["STRIDELAB_TEST_POSTGRES_URL"]).execution_options(
-        isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _report(clip: dict[str, Any]) -> dict[str, Any]:
@@ -364,8 +343,7 @@ def main() -> None:
     print("$", shlex.join([Path(sys.executable).name, *sys.argv]), flush=True)
     rng = random.Random(args.seed)
     today = datetime.now(UTC).date()
-    url, name = _database()
-    try:
+    with fresh_postgres("stridelab_bench") as url:
         upgrade_database(url)
         engine = make_engine(url)
         t = time.perf_counter()
@@ -382,8 +360,6 @@ def main() -> None:
             if args.explain:
                 explain(engine, app, seeded)
         engine.dispose()
-    finally:
-        _drop(name)
     dash, trend = result["dashboard"], result["trends"]
     print(f"\n{os.cpu_count()} CPU cores; PostgreSQL; {args.requests} requests each, "
           "through the ASGI app (httpx)")

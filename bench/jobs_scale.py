@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
 from backend.api.app import create_app  # noqa: E402
@@ -46,6 +46,7 @@ from backend.core.config import Settings  # noqa: E402
 from backend.core.db import make_engine  # noqa: E402
 from backend.core.migrate import upgrade_database  # noqa: E402
 from backend.jobs.models import AnalysisJob  # noqa: E402
+from bench._common import fresh_postgres, postgres_admin_url  # noqa: E402
 from tests.clips.media import make_clip  # noqa: E402
 
 STRIDELAB = [sys.executable, "-m", "backend.cli.main"]
@@ -61,29 +62,6 @@ class Round:
     @property
     def per_minute(self) -> float:
         return self.clips / self.seconds * 60
-
-
-def _database(tmp: Path, given: str | None) -> tuple[str, str | None]:
-    """(database URL, the PostgreSQL database to drop afterwards or None)."""
-    if given:
-        return given, None
-    admin_url = os.environ.get("STRIDELAB_TEST_POSTGRES_URL")
-    if not admin_url:
-        return f"sqlite:///{tmp / 'bench.db'}", None
-    name = f"stridelab_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop(name: str) -> None:
-    admin = make_engine(os.environ["STRIDELAB_TEST_POSTGRES_URL"]).execution_options(
-        isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _worker_env(settings: Settings) -> dict[str, str]:
@@ -181,8 +159,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="stridelab-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        url, pg_name = _database(tmp, args.database_url)
-        try:
+        with ExitStack() as cleanup:
+            # The given database, else a fresh PostgreSQL one when the test server runs, else
+            # SQLite in the temporary folder.
+            if args.database_url:
+                url = args.database_url
+            elif postgres_admin_url():
+                url = cleanup.enter_context(fresh_postgres("stridelab_bench"))
+            else:
+                url = f"sqlite:///{tmp / 'bench.db'}"
             upgrade_database(url)
             engine = make_engine(url)
             settings = Settings(environment="development", data_dir=tmp / "data",
@@ -197,9 +182,6 @@ def main() -> None:
                 print(f"round: {count} worker(s)...", flush=True)
                 rounds.append(run_round(engine, settings, clips, count, tmp))
             engine.dispose()
-        finally:
-            if pg_name:
-                _drop(pg_name)
 
     print(f"\nbatch: {args.clips} clips of {args.seconds:g} s at {width}x{height}, 30 fps; "
           f"{os.cpu_count()} CPU cores; database {url.split('://')[0]}; Redis queue")

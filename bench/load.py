@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from backend.clips.tus import CLIP_ID_HEADER  # noqa: E402
 from backend.core.db import make_engine  # noqa: E402
 from backend.core.migrate import upgrade_database  # noqa: E402
+from bench._common import fresh_postgres, postgres_admin_url  # noqa: E402
 from tests.clips.media import make_clip  # noqa: E402
 
 STRIDELAB = [sys.executable, "-m", "backend.cli.main"]
@@ -59,6 +60,7 @@ class Stats:
         default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     errors: list[str] = field(default_factory=list)
     queue_full: int = 0
+    rate_limited: int = 0
     time_to_report: list[float] = field(default_factory=list)
     queue_depth: list[tuple[float, int]] = field(default_factory=list)
 
@@ -72,11 +74,29 @@ class Stats:
             return None
         self.latencies[name].append(time.perf_counter() - start)
         self.statuses[name][resp.status_code] += 1
-        if resp.status_code == 503 and "Retry-After" in resp.headers:
-            self.queue_full += 1
+        if resp.status_code == 503 and _code(resp) == "queue_full":
+            self.queue_full += 1  # the designed refusal, with Retry-After: not an error
+        elif resp.status_code == 429:
+            self.rate_limited += 1
         elif resp.status_code >= 500:
             self.errors.append(f"{name}: {resp.status_code} {resp.text[:200]}")
         return resp
+
+
+def _code(resp: httpx.Response) -> str | None:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _retry_after(resp: httpx.Response | None) -> float | None:
+    """The wait a 503 (queue full) or 429 asks for, None for any other answer."""
+    if resp is None or resp.status_code not in (429, 503):
+        return None
+    value = resp.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -97,7 +117,7 @@ async def _account(client: httpx.AsyncClient, stats: Stats, role: str) -> dict[s
 
 
 async def _tus_upload(client: httpx.AsyncClient, stats: Stats, headers: dict[str, str],
-                      data: bytes) -> int | None:
+                      data: bytes) -> tuple[int | None, float | None]:
     import base64
 
     meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
@@ -107,7 +127,7 @@ async def _tus_upload(client: httpx.AsyncClient, stats: Stats, headers: dict[str
                             headers={**headers, **tus, "Upload-Length": str(len(data)),
                                      "Upload-Metadata": meta})
     if resp is None or resp.status_code != 201:
-        return None
+        return None, _retry_after(resp)
     url = resp.headers["Location"]
     chunk = 256 * 1024
     clip_id = None
@@ -117,9 +137,9 @@ async def _tus_upload(client: httpx.AsyncClient, stats: Stats, headers: dict[str
                                          "Content-Type": "application/offset+octet-stream"},
                                 content=data[offset:offset + chunk])
         if part is None or part.status_code != 204:
-            return None
+            return None, _retry_after(part)
         clip_id = part.headers.get(CLIP_ID_HEADER) or clip_id
-    return int(clip_id) if clip_id else None
+    return (int(clip_id) if clip_id else None), None
 
 
 async def athlete(client: httpx.AsyncClient, stats: Stats, clip: bytes, deadline: float,
@@ -132,14 +152,24 @@ async def athlete(client: httpx.AsyncClient, stats: Stats, clip: bytes, deadline
     if coach_invite:
         await stats.call(client, "POST /invites/{code}/accept", "POST",
                          f"/api/v1/invites/{coach_invite}/accept", headers=headers)
-    started = time.monotonic()
-    if use_tus:
-        clip_id = await _tus_upload(client, stats, headers, clip)
-    else:
-        resp = await stats.call(client, "POST /clips (multipart)", "POST", "/api/v1/clips",
-                                headers=headers, data={"view": "rear"},
-                                files={"file": ("run.mp4", clip, "video/mp4")})
-        clip_id = resp.json()["id"] if resp is not None and resp.status_code == 202 else None
+    # As the app does: an upload refused for a full queue (503) or too many uploads (429)
+    # is sent again after its Retry-After, until the run ends.
+    clip_id: int | None = None
+    while clip_id is None and time.monotonic() < deadline:
+        started = time.monotonic()
+        if use_tus:
+            clip_id, wait = await _tus_upload(client, stats, headers, clip)
+        else:
+            resp = await stats.call(client, "POST /clips (multipart)", "POST", "/api/v1/clips",
+                                    headers=headers, data={"view": "rear"},
+                                    files={"file": ("run.mp4", clip, "video/mp4")})
+            clip_id = resp.json()["id"] if resp is not None and resp.status_code == 202 \
+                else None
+            wait = _retry_after(resp)
+        if clip_id is None:
+            if wait is None:
+                break  # refused for good (counted as an error if it was one)
+            await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))
     done = False
     while time.monotonic() < deadline:
         if clip_id is not None and not done:
@@ -205,7 +235,11 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
 
 async def drive(base: str, engine_url: str, args: argparse.Namespace, clip: bytes) -> Stats:
     stats = Stats()
-    limits = httpx.Limits(max_connections=args.athletes + args.coaches + 4)
+    # Idle connections are dropped before uvicorn's keep-alive (5 s) closes them: a request
+    # sent on a connection the server is closing at that moment fails with a ReadError,
+    # the client's race, not the server's error.
+    limits = httpx.Limits(max_connections=args.athletes + args.coaches + 4,
+                          keepalive_expiry=4.0)
     async with httpx.AsyncClient(base_url=base, timeout=60.0, limits=limits) as client:
         deadline = time.monotonic() + args.duration
         coach_headers = [await _account(client, stats, "coach") for _ in range(args.coaches)]
@@ -237,7 +271,8 @@ def report(stats: Stats, args: argparse.Namespace) -> None:
         codes = ", ".join(f"{c}x{n}" for c, n in sorted(stats.statuses[name].items()))
         print(f"{name:34} {len(lat):6d} {_pct(lat, .5):8.1f} {_pct(lat, .95):8.1f} "
               f"{_pct(lat, .99):8.1f}  {codes}")
-    print(f"errors: {len(stats.errors)}; queue full (503 + Retry-After): {stats.queue_full}")
+    print(f"errors: {len(stats.errors)}; queue full (503 + Retry-After): {stats.queue_full}; "
+          f"rate limited (429): {stats.rate_limited}")
     for err in stats.errors[:10]:
         print("  ", err)
     if stats.time_to_report:
@@ -246,7 +281,7 @@ def report(stats: Stats, args: argparse.Namespace) -> None:
               f"{max(stats.time_to_report):.1f} s")
     if stats.queue_depth:
         peak = max(d for _, d in stats.queue_depth)
-        print(f"queue depth (queued + running): peak {peak}; "
+        print(f"queue depth (queued + running; the bound counts queued only): peak {peak}; "
               + " ".join(f"{t:.0f}s:{d}" for t, d in stats.queue_depth[::5]))
 
 
@@ -258,6 +293,10 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=120.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clip-seconds", type=float, default=6.0)
+    parser.add_argument("--queue-max-depth", type=int, default=None,
+                        help="STRIDELAB_QUEUE_MAX_DEPTH of the server (default: its own)")
+    parser.add_argument("--queue-retry-after", type=int, default=None,
+                        help="STRIDELAB_QUEUE_FULL_RETRY_AFTER_S of the server")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="stridelab-load-"))
     clip = make_clip(tmp / "run.mp4", seconds=args.clip_seconds, fps=30,
@@ -266,20 +305,17 @@ def main() -> int:
     env.update({"STRIDELAB_DATA_DIR": str(tmp / "data"), "STRIDELAB_ENVIRONMENT": "test",
                 "STRIDELAB_SECRET_KEY": secrets.token_urlsafe(48),
                 "STRIDELAB_REGISTER_MAX_PER_HOUR": "100000"})
-    drop: tuple[str, str] | None = None
+    if args.queue_max_depth is not None:
+        env["STRIDELAB_QUEUE_MAX_DEPTH"] = str(args.queue_max_depth)
+    if args.queue_retry_after is not None:
+        env["STRIDELAB_QUEUE_FULL_RETRY_AFTER_S"] = str(args.queue_retry_after)
+    cleanup = ExitStack()
     if args.backend == "postgres":
-        admin_url = os.environ.get("STRIDELAB_TEST_POSTGRES_URL")
         redis_url = os.environ.get("STRIDELAB_TEST_REDIS_URL")
-        if not admin_url or not redis_url:
+        if not postgres_admin_url() or not redis_url:
             raise SystemExit("postgres needs STRIDELAB_TEST_POSTGRES_URL and "
                              "STRIDELAB_TEST_REDIS_URL: eval \"$(scripts/services.sh env)\"")
-        name = f"stridelab_load_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        drop = (admin_url, name)
+        url = cleanup.enter_context(fresh_postgres("stridelab_load"))
         env.update({"STRIDELAB_DATABASE_URL": url, "STRIDELAB_REDIS_URL": redis_url,
                     "STRIDELAB_QUEUE_NAME": f"load-{uuid.uuid4().hex[:6]}"})
         upgrade_database(url)
@@ -304,11 +340,7 @@ def main() -> int:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if drop is not None:
-            admin = make_engine(drop[0]).execution_options(isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{drop[1]}" WITH (FORCE)'))
-            admin.dispose()
+        cleanup.close()
     return 1 if stats is None or stats.errors else 0
 
 

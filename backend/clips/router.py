@@ -17,6 +17,7 @@ from starlette.background import BackgroundTask
 
 from backend.accounts.dependencies import AthleteUser, CurrentUser
 from backend.clips import diagnosis, erasure, service
+from backend.clips.admission import UPLOAD_REFUSALS, admit_upload, count_upload
 from backend.clips.dependencies import OwnedClip, ReadableClip, StorageDep
 from backend.clips.export import build_export
 from backend.clips.multipart import receive_clip_form
@@ -91,12 +92,14 @@ def _clip_base(clip_id: int) -> str:
 @clips_router.post(
     "", status_code=status.HTTP_202_ACCEPTED, response_model=ClipPublic,
     summary="Upload a clip for analysis (multipart)", openapi_extra=_UPLOAD_BODY,
-    responses={413: ERROR_RESPONSES[400]})
+    responses={413: ERROR_RESPONSES[400], **UPLOAD_REFUSALS})
 async def upload_clip(request: Request, athlete: AthleteUser, session: SessionDep,
                       settings: SettingsDep, storage: StorageDep, jobs: JobsDep) -> ClipPublic:
     """The body streams to storage; the clip is probed (a 422 says what is wrong with it and
     how to film again) and its analysis queued. Sending the same file again returns the same
-    clip (with a new capture_fps, analysed again)."""
+    clip (with a new capture_fps, analysed again). Too many new clips lately (429) or too many
+    clips waiting for analysis (503) are refused before the body is read, with Retry-After."""
+    await run_in_threadpool(admit_upload, request, athlete, session, settings)
     await run_in_threadpool(release_connection, session)
     fields, received = await receive_clip_form(request, storage,
                                                max_bytes=settings.max_upload_bytes)
@@ -105,9 +108,11 @@ async def upload_clip(request: Request, athlete: AthleteUser, session: SessionDe
     except Exception:
         received.path.unlink(missing_ok=True)
         raise
-    clip, _created = await run_in_threadpool(
+    clip, created = await run_in_threadpool(
         service.register_clip, session, athlete=athlete, received=received, options=options,
         settings=settings, storage=storage, enqueue=jobs.enqueue)
+    if created:
+        count_upload(request, athlete, settings)
     return await run_in_threadpool(service.read_clip, session, clip)
 
 

@@ -47,6 +47,7 @@ from tuspyserver.storage import TusStorage
 from backend.accounts.dependencies import AthleteUser
 from backend.accounts.models import User
 from backend.clips import service
+from backend.clips.admission import UPLOAD_REFUSALS, admit_upload, count_upload
 from backend.clips.multipart import ReceivedFile, too_large
 from backend.clips.schemas import ClipOptions
 from backend.clips.storage import LocalStorage, get_storage, sha256_file
@@ -54,6 +55,7 @@ from backend.core.config import Settings
 from backend.core.deps import SessionDep, SettingsDep, release_connection
 from backend.core.errors import ERROR_RESPONSES, DomainError, InvalidInputError
 from backend.core.time import utcnow
+from backend.jobs.admission import check_room
 from backend.jobs.dependencies import get_jobs
 
 logger = logging.getLogger(__name__)
@@ -282,8 +284,9 @@ def tus_access(request: Request, athlete: AthleteUser, session: SessionDep) -> U
 TusAthlete = Annotated[User, Depends(tus_access)]
 
 
-def tus_file_dep(request: Request, athlete: TusAthlete, session: SessionDep,
-                 settings: SettingsDep) -> Callable[[dict[str, str]], dict[str, str] | None]:
+def tus_file_dep(
+        request: Request, athlete: TusAthlete, session: SessionDep, settings: SettingsDep,
+) -> Callable[[dict[str, str]], Awaitable[dict[str, str]] | None]:
     """tuspyserver's per-request file hook: on creation, the new upload's id and owner row.
 
     It runs before tuspyserver reads a PATCH body, so the checks that must come before any
@@ -301,16 +304,27 @@ def tus_file_dep(request: Request, athlete: TusAthlete, session: SessionDep,
             raise InvalidInputError("Send the clip's bytes with PATCH requests, not with the "
                                     "creation request (turn off uploadDataDuringCreation).",
                                     code="tus_creation_with_upload_unsupported")
+        # The athlete's rate and the queue's room, before the upload exists (429 / 503).
+        admit_upload(request, athlete, session, settings)
+        release_connection(session)
 
-    def file_hook(metadata: dict[str, str]) -> dict[str, str] | None:
+    def file_hook(metadata: dict[str, str]) -> Awaitable[dict[str, str]] | None:
         if request.method != "POST" or _upload_id(request) is not None:
             return None
         upload_id = uuid.uuid4().hex
         raw_length = request.headers.get("upload-length")
-        service.new_upload(session, upload_id, athlete,
-                           int(raw_length) if raw_length and raw_length.isdigit() else None,
-                           timedelta(hours=settings.upload_expire_hours))
-        return {"uid": upload_id}
+
+        async def create() -> dict[str, str]:
+            # tuspyserver calls this hook on the event loop (and awaits what it returns): the
+            # row is written in a thread, since on SQLite the INSERT may wait for the write
+            # lock, and waiting on the loop stalls every request, the lock's holder included.
+            await run_in_threadpool(
+                service.new_upload, session, upload_id, athlete,
+                int(raw_length) if raw_length and raw_length.isdigit() else None,
+                timedelta(hours=settings.upload_expire_hours))
+            return {"uid": upload_id}
+
+        return create()
 
     return file_hook
 
@@ -354,11 +368,14 @@ def tus_complete_dep(request: Request, response: Response, athlete: TusAthlete,
             return
         try:
             options = ClipOptions.parse(metadata)
+            # The queue filled while the bytes arrived: refused, and the upload removed below
+            # (HEAD must not say "complete" for an upload that became no clip).
+            await run_in_threadpool(check_room, session, settings)
             digest, size = await asyncio.to_thread(sha256_file, path)
             received = ReceivedFile(path=path, sha256=digest, size=size,
                                     filename=(metadata.get("filename") or None),
                                     content_type=metadata.get("filetype") or None)
-            clip, _created = await run_in_threadpool(
+            clip, created = await run_in_threadpool(
                 service.register_clip, session, athlete=athlete, received=received,
                 options=options, settings=settings, storage=get_storage(settings),
                 enqueue=get_jobs(request).enqueue)
@@ -377,6 +394,8 @@ def tus_complete_dep(request: Request, response: Response, athlete: TusAthlete,
             raise UploadFailedError(
                 "The upload arrived but could not be filed because of a problem on our side. "
                 "Upload the clip again.") from exc
+        if created:
+            count_upload(request, athlete, settings)
         response.headers[CLIP_ID_HEADER] = str(clip.id)
 
     return complete
@@ -418,6 +437,8 @@ def build_tus_router(settings: Settings, storage: LocalStorage) -> tuple[APIRout
         route.summary = summary
         route.responses = {**ERROR_RESPONSES, **{k: v for k, v in route.responses.items()
                                                   if str(k).startswith("2")}}
+        if method in ("POST", "PATCH"):  # creation (rate, queue) and completion (queue)
+            route.responses = {**route.responses, **UPLOAD_REFUSALS}
     return router, tus_storage
 
 

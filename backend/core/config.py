@@ -110,6 +110,20 @@ class Settings(BaseSettings):
         description="A job queued this long without a worker taking it is queued again.")
     reaper_interval_s: float = Field(default=15.0, gt=0)
 
+    # Load limits (issue 16): past these an upload is refused at once with Retry-After (and
+    # nothing of it kept), rather than queued for hours or left to time out.
+    queue_max_depth: int = Field(
+        default=100, ge=1,
+        description="Analyses that may wait for a worker (jobs 'queued'); an upload that "
+        "would queue one more is refused with 503 and Retry-After.")
+    queue_full_retry_after_s: int = Field(
+        default=60, ge=1, description="The Retry-After of an upload refused for a full queue.")
+    upload_max_per_window: int = Field(
+        default=6, ge=1,
+        description="Uploads (multipart, or tus creations) one athlete may start in "
+        "upload_window_s; past it, 429 with Retry-After.")
+    upload_window_s: float = Field(default=60.0, gt=0)
+
     cors_origins: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")

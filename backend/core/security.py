@@ -6,7 +6,8 @@ import hashlib
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,41 +87,87 @@ def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
     return payload
 
 
-class LoginThrottle:
-    """Failed-login counter per key within a sliding window.
+class SlidingWindow:
+    """Events per key within a sliding window of ``window_s`` seconds, on the monotonic
+    clock (a wall-clock jump neither frees nor blocks anyone). The one counter behind the
+    login throttle and the rate limits.
 
-    In-process: each API process counts on its own, which bounds guessing per process; behind a
-    load balancer with N processes the effective limit is N times the setting.
+    In-process: each API process counts on its own, so behind a load balancer with N
+    processes the effective limit is N times the setting.
     """
 
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
+    def __init__(self, limit: int, window_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
         self.window_s = window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._clock = clock
+        self._events: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     def _prune(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
+        q = self._events.get(key)
+        if q is None:
+            return deque()
         while q and now - q[0] > self.window_s:
             q.popleft()
+        if not q:  # keys seen once must not pile up (one per client address or user)
+            del self._events[key]
         return q
 
+    def _wait(self, q: deque[float], now: float) -> int:
+        if len(q) < self.limit:
+            return 0
+        return max(1, int(self.window_s - (now - q[0])) + 1)
+
     def retry_after_s(self, key: str) -> int:
-        """Seconds until the key may try again, 0 when allowed now."""
-        now = time.monotonic()
+        """Seconds until the key has room for one more event, 0 when it has room now."""
+        now = self._clock()
+        with self._lock:
+            return self._wait(self._prune(key, now), now)
+
+    def add(self, key: str) -> None:
+        """Count one event, whatever the count."""
+        now = self._clock()
         with self._lock:
             q = self._prune(key, now)
-            if len(q) < self.max_failures:
-                return 0
-            return max(1, int(self.window_s - (now - q[0])) + 1)
+            q.append(now)
+            self._events[key] = q
 
-    def record_failure(self, key: str) -> None:
+    def hit(self, key: str) -> int:
+        """Count one event if there is room (returns 0), else the seconds to wait (the event
+        not counted). Checked and counted under one lock, so concurrent hits cannot overrun."""
+        now = self._clock()
         with self._lock:
-            self._prune(key, time.monotonic()).append(time.monotonic())
+            q = self._prune(key, now)
+            wait = self._wait(q, now)
+            if not wait:
+                q.append(now)
+                self._events[key] = q
+            return wait
 
     def reset(self, key: str) -> None:
         with self._lock:
-            self._failures.pop(key, None)
+            self._events.pop(key, None)
+
+
+class LoginThrottle:
+    """Failed-login counter per key within a sliding window (a :class:`SlidingWindow`)."""
+
+    def __init__(self, max_failures: int, window_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._window = SlidingWindow(max_failures, window_s, clock)
+
+    def retry_after_s(self, key: str) -> int:
+        """Seconds until the key may try again, 0 when allowed now."""
+        return self._window.retry_after_s(key)
+
+    def record_failure(self, key: str) -> None:
+        self._window.add(key)
+
+    def reset(self, key: str) -> None:
+        self._window.reset(key)
 
 
 def new_secret_token() -> str:
@@ -135,14 +182,21 @@ def token_digest(token: str) -> str:
 class RateLimiter:
     """At most ``limit`` events per key in a sliding window (in-process, like LoginThrottle)."""
 
-    def __init__(self, limit: int, window_s: float) -> None:
-        self._throttle = LoginThrottle(limit, window_s)
+    def __init__(self, limit: int, window_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._window = SlidingWindow(limit, window_s, clock)
+
+    def retry_after_s(self, key: str) -> int:
+        """Seconds to wait before the next event would be allowed, 0 when allowed now
+        (nothing counted)."""
+        return self._window.retry_after_s(key)
 
     def hit(self, key: str) -> int:
         """Count an event; the seconds to wait when over the limit (the event not counted),
         else 0."""
-        wait = self._throttle.retry_after_s(key)
-        if wait:
-            return wait
-        self._throttle.record_failure(key)
-        return 0
+        return self._window.hit(key)
+
+    def count(self, key: str) -> None:
+        """Count an event that was let through after :meth:`retry_after_s` said 0 (for events
+        known to count only once they succeeded)."""
+        self._window.add(key)

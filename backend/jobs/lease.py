@@ -20,7 +20,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -31,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from backend.core.config import Settings
-from backend.core.time import utcnow
+from backend.jobs import clock
 from backend.jobs.models import AnalysisJob, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ def _owned(job_id: int, owner: str) -> tuple[Any, ...]:
 
 def claim(engine: Engine, job_id: int, owner: str, lease_s: float) -> AnalysisJob | None:
     """Take a queued job; None when it is not queued (done, running elsewhere, deleted)."""
-    now = utcnow()
+    now = clock.now()
     with Session(engine, expire_on_commit=False) as session:
         result = session.execute(
             update(AnalysisJob)
@@ -80,20 +79,20 @@ def claim(engine: Engine, job_id: int, owner: str, lease_s: float) -> AnalysisJo
 
 
 def _end(session: Session, job_id: int, owner: str, **values: object) -> bool:
-    now = utcnow()
+    now = clock.now()
     values.setdefault("updated_at", now)
     result = session.execute(update(AnalysisJob).where(*_owned(job_id, owner)).values(**values))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def complete(session: Session, job_id: int, owner: str) -> bool:
-    now = utcnow()
+    now = clock.now()
     return _end(session, job_id, owner, status=JobStatus.succeeded.value, progress=100,
                 stage="done", finished_at=now, lease_owner=None, lease_expires_at=None)
 
 
 def fail(session: Session, job_id: int, owner: str, code: str, message: str) -> bool:
-    now = utcnow()
+    now = clock.now()
     return _end(session, job_id, owner, status=JobStatus.failed.value, stage="failed",
                 error_code=code[:64], error_message=message, finished_at=now,
                 lease_owner=None, lease_expires_at=None)
@@ -101,7 +100,7 @@ def fail(session: Session, job_id: int, owner: str, code: str, message: str) -> 
 
 def release(session: Session, job_id: int, owner: str) -> bool:
     """Back to the queue without counting the attempt (the worker is shutting down)."""
-    now = utcnow()
+    now = clock.now()
     return _end(session, job_id, owner, status=JobStatus.queued.value, stage="queued",
                 progress=0, attempts=col(AnalysisJob.attempts) - 1, lease_owner=None,
                 lease_expires_at=None, enqueued_at=now)
@@ -109,7 +108,7 @@ def release(session: Session, job_id: int, owner: str) -> bool:
 
 def retry_later(session: Session, job_id: int, owner: str, message: str) -> bool:
     """Back to the queue after an unexpected error; the attempt counts."""
-    now = utcnow()
+    now = clock.now()
     return _end(session, job_id, owner, status=JobStatus.queued.value, stage="retrying",
                 progress=0, error_message=message, lease_owner=None, lease_expires_at=None,
                 enqueued_at=now)
@@ -118,7 +117,7 @@ def retry_later(session: Session, job_id: int, owner: str, message: str) -> bool
 def requeue_failed(session: Session, job_id: int) -> bool:
     """A failed job starts over (attempts from 0, error cleared), only if it is still failed:
     the athlete sent the clip again after a failure that was not the clip's fault."""
-    now = utcnow()
+    now = clock.now()
     result = session.execute(
         update(AnalysisJob)
         .where(col(AnalysisJob.id) == job_id, col(AnalysisJob.status) == JobStatus.failed.value)
@@ -133,7 +132,7 @@ def restart(session: Session, job_id: int) -> bool:
     """The job starts over from the queue (attempts from 0, error and timings cleared),
     whatever its state: what the analysis reads changed (the clip's capture rate). A worker
     running it loses its lease, so it stops at its next progress step and writes nothing."""
-    now = utcnow()
+    now = clock.now()
     result = session.execute(
         update(AnalysisJob)
         .where(col(AnalysisJob.id) == job_id)
@@ -167,7 +166,7 @@ class Lease:
         self.timed_out = threading.Event()
         self._done = threading.Event()
         self._dirty = threading.Event()
-        self._started = time.monotonic()
+        self._started = clock.monotonic()
         self._thread = threading.Thread(target=self._beat, name=f"lease-{job_id}", daemon=True)
 
     def __enter__(self) -> Lease:
@@ -204,9 +203,9 @@ class Lease:
 
     def _beat(self) -> None:
         renew_every = self.lease_s / 3
-        last = time.monotonic()
+        last = clock.monotonic()
         while not self._done.wait(min(0.5, renew_every)):
-            now = time.monotonic()
+            now = clock.monotonic()
             if now - self._started > self.timeout_s:
                 # Stop renewing: the work stops at its next progress step, and a hung worker
                 # loses the job to the reaper when the lease runs out.
@@ -225,7 +224,7 @@ class Lease:
                 logger.exception("job %s: cannot renew the lease (will retry)", self.job_id)
 
     def _renew(self) -> bool:
-        expires: datetime = utcnow() + timedelta(seconds=self.lease_s)
+        expires: datetime = clock.now() + timedelta(seconds=self.lease_s)
         with Session(self.engine) as session:
             ok = _end(session, self.job_id, self.owner, lease_expires_at=expires,
                       progress=self.progress, stage=self.stage)

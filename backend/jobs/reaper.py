@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from backend.core.config import Settings
-from backend.core.time import utcnow
+from backend.jobs import clock
 from backend.jobs.models import AnalysisJob, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -42,11 +42,25 @@ def interrupted_message(attempts: int) -> str:
             "keeps happening, try a shorter clip (10-20 s).")
 
 
-def reap(engine: Engine, settings: Settings, enqueue: Callable[[int], None]) -> ReapResult:
-    now = utcnow()
+def reap(engine: Engine, settings: Settings, enqueue: Callable[[int], None], *,
+         take_expired: bool = True) -> ReapResult:
+    """One pass of the reaper. ``take_expired`` False leaves expired leases alone for this
+    pass (this process's wall clock just jumped forward: a lease that looks expired may be
+    alive and about to be renewed; ``JobRuntime.reap`` decides)."""
+    now = clock.now()
     result = ReapResult()
     with Session(engine) as session:
-        expired = session.exec(
+        # A lease is never renewed further ahead than job_lease_s, so one lying further than
+        # twice that was written before the clock went back (or by a process whose clock is
+        # ahead): brought back to one lease from now, a dead worker's job is still taken back
+        # within a lease or two of real time, not after the whole jump.
+        session.execute(
+            update(AnalysisJob)
+            .where(col(AnalysisJob.status) == JobStatus.running.value,
+                   col(AnalysisJob.lease_expires_at)
+                   > now + timedelta(seconds=2 * settings.job_lease_s))
+            .values(lease_expires_at=now + timedelta(seconds=settings.job_lease_s)))
+        expired = [] if not take_expired else session.exec(
             select(AnalysisJob.id, AnalysisJob.attempts).where(
                 col(AnalysisJob.status) == JobStatus.running.value,
                 col(AnalysisJob.lease_expires_at) < now)

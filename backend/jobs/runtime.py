@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from huey.api import TaskWrapper
@@ -24,8 +23,7 @@ from huey.consumer import Consumer
 from sqlalchemy.engine import Engine
 
 from backend.core.config import Settings
-from backend.core.time import utcnow
-from backend.jobs import periodic
+from backend.jobs import clock, periodic
 from backend.jobs.lease import worker_id
 from backend.jobs.models import ROW_TASK
 from backend.jobs.queue import build_huey, describe
@@ -58,7 +56,10 @@ class JobRuntime:
         self.owner = worker_id()  # holds the leases of the periodic runs it takes
         self._bound: dict[str, TaskWrapper] = {}
         self._bind_lock = threading.Lock()
-        self._next_due: dict[str, datetime] = {}
+        # When to ask again whether each periodic task is due, on the monotonic clock.
+        self._next_due: dict[str, float] = {}
+        self._jumps = clock.JumpWatch()
+        self._hold_reaping_until = 0.0
         self._consumer: _QuietConsumer | None = None
         self._housekeeper: threading.Thread | None = None
         self._stop_housekeeping = threading.Event()
@@ -109,9 +110,22 @@ class JobRuntime:
 
     # ----------------------------------------------------------------- periodic tasks
 
+    def watch_clock(self) -> float:
+        """Notice a jump of this process's wall clock (the seconds it jumped, else 0.0).
+        After a jump forward, leases written before it look expired although their workers
+        are alive: expired leases are left alone for one lease, while the workers renew."""
+        jump = self._jumps.check()
+        if jump:
+            logger.warning("the wall clock jumped by %+.1f s", jump)
+            if jump > 0:
+                self._hold_reaping_until = clock.monotonic() + self.settings.job_lease_s
+        return jump
+
     def reap(self) -> ReapResult:
         """Expired leases back to the queue, lost messages sent again (backend/jobs/reaper)."""
-        return reap(self.engine, self.settings, self.enqueue)
+        self.watch_clock()
+        holding = clock.monotonic() < self._hold_reaping_until
+        return reap(self.engine, self.settings, self.enqueue, take_expired=not holding)
 
     def _run_one(self, task: PeriodicTask) -> tuple[Any, str | None]:
         try:
@@ -124,14 +138,19 @@ class JobRuntime:
         """Run the periodic tasks that are due and that no other process took; their results
         by name."""
         results: dict[str, Any] = {}
+        self.watch_clock()
         for task in list(self.registry.periodic_tasks.values()):
-            due = self._next_due.get(task.name)
-            if due is not None and utcnow() < due:
+            check_at = self._next_due.get(task.name)
+            if check_at is not None and clock.monotonic() < check_at:
                 continue
+            interval = task.interval_s(self.settings)
             try:
-                taken, self._next_due[task.name] = periodic.take(
-                    self.engine, task.name, self.owner, task.interval_s(self.settings),
-                    self.settings.job_lease_s)
+                taken, due = periodic.take(self.engine, task.name, self.owner, interval,
+                                           self.settings.job_lease_s)
+                # Wait on the monotonic clock (at most one interval): a wall clock that
+                # jumps neither brings the next run forward nor puts it off.
+                wait = min(max((due - clock.now()).total_seconds(), 0.0), interval)
+                self._next_due[task.name] = clock.monotonic() + wait
             except Exception:
                 logger.exception("periodic task %s: cannot take its run (will retry)",
                                  task.name)
