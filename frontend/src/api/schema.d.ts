@@ -712,7 +712,8 @@ export interface paths {
          * Upload a clip for analysis (multipart)
          * @description The body streams to storage; the clip is probed (a 422 says what is wrong with it and
          *     how to film again) and its analysis queued. Sending the same file again returns the same
-         *     clip (with a new capture_fps, analysed again).
+         *     clip (with a new capture_fps, analysed again). Too many new clips lately (429) or too many
+         *     clips waiting for analysis (503) are refused before the body is read, with Retry-After.
          */
         post: operations["clips-upload_clip"];
         delete?: never;
@@ -6438,7 +6439,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The database is unavailable for a moment: retry after the Retry-After seconds */
+            /** @description Too many uploads in a short time: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server is busy (too many clips waiting for analysis) or its database is unavailable for a moment: nothing was kept; retry after Retry-After seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7576,7 +7586,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The database is unavailable for a moment: retry after the Retry-After seconds */
+            /** @description Too many uploads in a short time: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server is busy (too many clips waiting for analysis) or its database is unavailable for a moment: nothing was kept; retry after Retry-After seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9113,7 +9132,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The database is unavailable for a moment: retry after the Retry-After seconds */
+            /** @description Too many uploads in a short time: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server is busy (too many clips waiting for analysis) or its database is unavailable for a moment: nothing was kept; retry after Retry-After seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
