@@ -147,8 +147,9 @@ async def test_body_streams_to_disk_in_chunks(client: httpx.AsyncClient, account
         "/api/v1/clips", headers={**athlete["headers"],
                                   "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
         content=_multipart_stream(28, chunk, probe=look))  # 1.75 MB: under the limit
-    # Random bytes: received whole, then refused by the probe, and deleted.
-    assert resp.status_code == 422 and "not a video" in resp.json()["detail"]
+    # Random bytes: received whole, then refused by the probe, and deleted. (Now and then
+    # random bytes look like a container to the probe: "holds no video", the same refusal.)
+    assert resp.status_code == 422 and resp.json()["code"] == "not_a_video", resp.text
     assert seen[27] and seen[27][0] >= 1024 * 1024, seen[27]
     assert seen[10] == [] or seen[10][0] < seen[27][0]
     assert _incoming_sizes(settings) == []
