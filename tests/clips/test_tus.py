@@ -30,21 +30,16 @@ from backend.core.config import Settings
 from backend.core.time import utcnow
 from backend.jobs.models import AnalysisJob
 from tests.conftest import Accounts
+from tests.servers import free_port
 
 CHUNK = 64 * 1024
 METADATA = {"filename": "run.mp4", "filetype": "video/mp4", "view": "rear"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(app: FastAPI) -> Iterator[str]:
     """The test app served by uvicorn in a thread, on a loopback port."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from backend.core.config import Settings
 from backend.jobs.models import AnalysisJob
 from tests.clips.conftest import media_dir, run_clip  # noqa: F401 (shared fixtures)
 from tests.conftest import TEST_SECRET
+from tests.servers import free_port
 
 STRIDELAB = [sys.executable, "-m", "backend.cli.main"]
 REDIS_ENV = "STRIDELAB_TEST_REDIS_URL"
@@ -44,12 +44,6 @@ def redis_url() -> Iterator[str]:
         pytest.fail(f"Redis at {url} does not answer ({exc}): run scripts/services.sh start.")
     yield url
     conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

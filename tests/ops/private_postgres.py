@@ -7,16 +7,11 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port
 
 
 class PrivatePostgres:
@@ -30,7 +25,7 @@ class PrivatePostgres:
         # enter root's private folders.
         self.root = Path(tempfile.mkdtemp(prefix="stridelab-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Playwright, ViewportSize, sync_playwright
+
+from tests.servers import serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = REPO_ROOT / "frontend"
@@ -45,40 +44,15 @@ def built_app() -> Path:
     return FRONTEND / "dist"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(built_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`stridelab serve` on the embedded default (SQLite, local files, in-process worker)."""
     data = tmp_path_factory.mktemp("web-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRIDELAB_")}
     env.update(STRIDELAB_DATA_DIR=str(data), STRIDELAB_FRONTEND_DIR=str(FRONTEND))
-    port = _free_port()
-    log = (data / "server.log").open("w")
-    command = [sys.executable, "-m", "backend.cli.main", "serve", "--port", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited: {(data / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("server did not answer /healthz within 60 s")
+    command = [sys.executable, "-m", "backend.cli.main", "serve"]
+    with serve(command, env, data / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="session")
