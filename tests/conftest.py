@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -152,6 +153,24 @@ class Accounts:
                                       data={"username": email, "password": password})
         assert resp.status_code == 200, resp.text
         return str(resp.json()["access_token"])
+
+    async def coached_athlete(self, athlete_name: str = "Ana Runner",
+                              coach_name: str = "Carla",
+                              ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """An onboarded athlete (three strength days, London) who accepted a coach's invite."""
+        athlete: dict[str, Any] = await self.register("athlete", name=athlete_name)
+        resp = await self.client.put("/api/v1/users/me/profile", headers=athlete["headers"],
+                                     json={"running_background": "intermediate",
+                                           "weekly_volume_km": 30, "equipment": ["dumbbells"],
+                                           "strength_days": [0, 2, 4],
+                                           "time_zone": "Europe/London"})
+        assert resp.status_code == 200, resp.text
+        coach: dict[str, Any] = await self.register("coach", name=coach_name)
+        resp = await self.client.post("/api/v1/coach/invites", headers=coach["headers"])
+        resp = await self.client.post(f"/api/v1/invites/{resp.json()['code']}/accept",
+                                      headers=athlete["headers"])
+        assert resp.status_code == 200, resp.text
+        return athlete, coach
 
 
 @pytest.fixture

@@ -45,15 +45,7 @@ def _rows_naming(engine: Engine, user_id: int) -> dict[str, int]:
 async def _athlete_with_everything(client: httpx.AsyncClient, accounts: Accounts,
                                    engine: Engine, settings: Settings, tmp_path: Path,
                                    ) -> tuple[dict[str, Any], dict[str, Any], int]:
-    athlete = await accounts.register("athlete", name="Ana")
-    resp = await client.put("/api/v1/users/me/profile", headers=athlete["headers"], json={
-        "running_background": "intermediate", "weekly_volume_km": 30,
-        "equipment": ["dumbbells"], "strength_days": [0, 2, 4], "time_zone": "Europe/London"})
-    assert resp.status_code == 200, resp.text
-    coach = await accounts.register("coach", name="Carla")
-    code = (await client.post("/api/v1/coach/invites", headers=coach["headers"])).json()["code"]
-    assert (await client.post(f"/api/v1/invites/{code}/accept",
-                              headers=athlete["headers"])).status_code == 200
+    athlete, coach = await accounts.coached_athlete("Ana")
     seeded = seed_analysed_clip(engine, settings, int(athlete["id"]), tmp_path)
     plan = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
     first = plan["weeks"][0]["sessions"][0]

@@ -20,20 +20,6 @@ from tests.clips.seed import seed_analysed_clip
 from tests.conftest import Accounts
 
 
-async def _coached_athlete(client: httpx.AsyncClient, accounts: Accounts,
-                           ) -> tuple[dict[str, Any], dict[str, Any]]:
-    athlete = await accounts.register("athlete", name="Ana Runner")
-    resp = await client.put("/api/v1/users/me/profile", headers=athlete["headers"], json={
-        "running_background": "intermediate", "weekly_volume_km": 30,
-        "equipment": ["dumbbells"], "strength_days": [0, 2, 4], "time_zone": "Europe/London"})
-    assert resp.status_code == 200, resp.text
-    coach = await accounts.register("coach", name="Carla")
-    code = (await client.post("/api/v1/coach/invites", headers=coach["headers"])).json()["code"]
-    assert (await client.post(f"/api/v1/invites/{code}/accept",
-                              headers=athlete["headers"])).status_code == 200
-    return athlete, coach
-
-
 async def _feed(client: httpx.AsyncClient, who: dict[str, Any]) -> list[dict[str, Any]]:
     resp = await client.get("/api/v1/notifications", headers=who["headers"])
     assert resp.status_code == 200, resp.text
@@ -49,7 +35,7 @@ def _audit(engine: Engine, action: str) -> list[AuditEvent]:
 
 async def test_a_coach_note_tells_the_athlete_is_audited_and_can_be_deleted(
         client: httpx.AsyncClient, accounts: Accounts, engine: Engine) -> None:
-    athlete, coach = await _coached_athlete(client, accounts)
+    athlete, coach = await accounts.coached_athlete()
     base = f"/api/v1/coach/athletes/{athlete['id']}/plan"
     resp = await client.post(f"{base}/notes", headers=coach["headers"],
                              json={"text": "Go easy after Sunday's race"})
@@ -93,7 +79,7 @@ async def test_a_coach_note_tells_the_athlete_is_audited_and_can_be_deleted(
 
 async def test_a_session_note_is_deleted_from_the_session(client: httpx.AsyncClient,
                                                          accounts: Accounts) -> None:
-    athlete, coach = await _coached_athlete(client, accounts)
+    athlete, coach = await accounts.coached_athlete()
     base = f"/api/v1/coach/athletes/{athlete['id']}/plan"
     plan = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
     last = plan["weeks"][-1]["sessions"][-1]
@@ -112,7 +98,7 @@ async def test_a_session_note_is_deleted_from_the_session(client: httpx.AsyncCli
 
 async def test_pain_and_not_feeling_100_tell_the_coach(client: httpx.AsyncClient,
                                                       accounts: Accounts) -> None:
-    athlete, coach = await _coached_athlete(client, accounts)
+    athlete, coach = await accounts.coached_athlete()
     plan = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
     first, second = plan["weeks"][0]["sessions"][:2]
 
@@ -153,7 +139,7 @@ async def test_pain_and_not_feeling_100_tell_the_coach(client: httpx.AsyncClient
 async def test_a_refused_clip_tells_the_athlete_why(client: httpx.AsyncClient,
                                                    accounts: Accounts, engine: Engine,
                                                    settings: Settings, tmp_path: Path) -> None:
-    athlete, coach = await _coached_athlete(client, accounts)
+    athlete, coach = await accounts.coached_athlete()
     seeded = seed_analysed_clip(engine, settings, int(athlete["id"]), tmp_path)
     before = (await client.get("/api/v1/plans/current", headers=athlete["headers"])).json()
     unfit = {"schema_version": "seed", "view": "side", "faults": [], "metrics": {},
@@ -181,7 +167,7 @@ async def test_deleting_a_clip_and_exporting_are_audited(client: httpx.AsyncClie
                                                         accounts: Accounts, engine: Engine,
                                                         settings: Settings,
                                                         tmp_path: Path) -> None:
-    athlete, _ = await _coached_athlete(client, accounts)
+    athlete, _ = await accounts.coached_athlete()
     seeded = seed_analysed_clip(engine, settings, int(athlete["id"]), tmp_path)
     resp = await client.get("/api/v1/users/me/export", headers=athlete["headers"])
     assert resp.status_code == 200
@@ -204,7 +190,7 @@ async def test_a_failed_job_tells_the_athlete_why(client: httpx.AsyncClient,
     from backend.jobs.models import AnalysisJob
     from backend.jobs.runtime import JobRuntime
 
-    athlete, _ = await _coached_athlete(client, accounts)
+    athlete, _ = await accounts.coached_athlete()
     with Session(engine, expire_on_commit=False) as session:
         clip = Clip(athlete_id=athlete["id"], sha256="b" * 64, size_bytes=10,
                     storage_key=f"athletes/{athlete['id']}/clips/{'b' * 64}.mp4",
