@@ -134,9 +134,10 @@ def read_clip(clip: ReadableClip, session: SessionDep) -> ClipPublic:
     "/{clip_id}", response_model=ClipPublic,
     summary="Give a slow-motion clip's capture rate, or correct when the clip was filmed",
     responses={202: {"model": ClipPublic,
-                     "description": "A new capture rate: the clip is analysed again"}})
+                     "description": "A new capture rate: the clip is analysed again"},
+               503: UPLOAD_REFUSALS[503]})
 def update_clip(body: ClipUpdate, clip: OwnedClip, session: SessionDep, jobs: JobsDep,
-                response: Response) -> ClipPublic:
+                settings: SettingsDep, response: Response) -> ClipPublic:
     """capture_fps: when the clip's analysis asks for it (needs_capture_fps), the athlete
     tells the rate the phone really filmed at. A new value starts a new analysis at once,
     whatever the current one is doing (status queued, attempts from 0; answered 202); its
@@ -144,7 +145,10 @@ def update_clip(body: ClipUpdate, clip: OwnedClip, session: SessionDep, jobs: Jo
     was really filmed (a video's own date that is not plausible for a fresh upload was
     replaced by the upload time); its results are re-dated and the diagnosis, and the plan
     built on it, follow. The same values again change nothing. The athlete's own clips
-    only."""
+    only. A new capture rate for a clip whose analysis is not already waiting is refused
+    with a 503 (nothing changed) while the analysis queue is full, as an upload is."""
+    if "capture_fps" in body.model_fields_set:
+        service.check_reanalysis_room(session, clip, body.capture_fps, settings)
     if "recorded_at" in body.model_fields_set and body.recorded_at is not None:
         service.set_recorded_at(session, clip, body.recorded_at)
     if "capture_fps" in body.model_fields_set:

@@ -48,6 +48,7 @@ from backend.core.text import HEX_DIGITS, displayable, well_formed
 from backend.core.time import utcnow
 from backend.gait.report_reader import MetricEntryRead, Verdict, read_report, read_verdict
 from backend.jobs import lease as leases
+from backend.jobs.admission import check_room
 from backend.jobs.hooks import after_commit
 from backend.jobs.models import AnalysisJob, JobStatus
 from backend.jsonsafe import json_safe
@@ -161,6 +162,19 @@ def check_capture_fps(capture_fps: float | None, fps: float) -> None:
             "a slow-motion clip is filmed faster than it plays back. Give the rate the phone "
             "filmed at (its slow-motion setting, e.g. 120 or 240 fps), or leave capture_fps "
             "out for a clip that plays at normal speed.", code="capture_fps_below_fps")
+
+
+def check_reanalysis_room(session: Session, clip: Clip, capture_fps: float | None,
+                          settings: Settings) -> None:
+    """A new capture rate queues the clip's analysis again: past the queue's bound it is
+    refused like an upload (``QueueFullError``, a 503), unless the analysis is already waiting
+    (it keeps its place) or the value does not change."""
+    if capture_fps == clip.capture_fps:
+        return
+    job = job_for(session, clip.id)  # type: ignore[arg-type]
+    if job is None or job.status != JobStatus.queued.value:
+        check_room(session, settings, "the new capture rate was not applied (the clip and its "
+                   "result are unchanged). Send it again")
 
 
 def set_capture_fps(session: Session, clip: Clip, capture_fps: float | None,

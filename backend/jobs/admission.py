@@ -32,12 +32,15 @@ def queue_depth(session: Session) -> int:
     return int(count)
 
 
-def check_room(session: Session, settings: Settings) -> None:
-    """Raise :class:`QueueFullError` when one more analysis would pass the bound."""
+UPLOAD_REFUSED = "this upload was not accepted and nothing of it was kept. Send it again"
+
+
+def check_room(session: Session, settings: Settings, refused: str = UPLOAD_REFUSED) -> None:
+    """Raise :class:`QueueFullError` when one more analysis would pass the bound; ``refused``
+    says what was not done and what to send again."""
     depth = queue_depth(session)
     if depth + 1 > settings.queue_max_depth:
         wait = settings.queue_full_retry_after_s
         raise QueueFullError(
-            f"The server is busy: {depth} clips are already waiting for analysis, so this "
-            f"upload was not accepted and nothing of it was kept. Send it again in {wait} s.",
-            headers={"Retry-After": str(wait)})
+            f"The server is busy: {depth} clips are already waiting for analysis, so "
+            f"{refused} in {wait} s.", headers={"Retry-After": str(wait)})

@@ -207,6 +207,58 @@ async def test_queue_filled_during_a_resumable_upload(
     assert done.status_code == 204 and done.headers["Stridelab-Clip-Id"], done.text
 
 
+@SHAPES
+async def test_new_capture_rate_waits_for_room_like_an_upload(
+        client: httpx.AsyncClient, app: FastAPI, accounts: Accounts, engine: Engine,
+        other_clips: list[Path], run_clip: Path) -> None:  # noqa: F811
+    """A new capture_fps queues the clip's analysis again: with the queue full it is refused
+    (503, the clip and its result unchanged) unless the analysis is already waiting, which
+    keeps its place; with room again it is accepted."""
+    runtime: JobRuntime = app.state.jobs
+    athlete = await accounts.register("athlete")
+    headers: dict[str, str] = athlete["headers"]  # type: ignore[assignment]
+    done = await _upload(client, headers, other_clips[0])
+    assert done.status_code == 202, done.text
+    clip_id = done.json()["id"]
+    await _drain(runtime, engine)
+    deadline = time.monotonic() + 180
+    while (await client.get(f"/api/v1/clips/{clip_id}", headers=headers)
+           ).json()["status"] not in ("succeeded", "unfit", "failed"):
+        assert time.monotonic() < deadline, "the first analysis did not finish"
+        await asyncio.sleep(0.2)
+    runtime.stop()
+    analysed = (await client.get(f"/api/v1/clips/{clip_id}", headers=headers)).json()
+
+    waiting = await _fill_queue(client, accounts, run_clip)
+    _assert_busy_rate(await client.patch(f"/api/v1/clips/{clip_id}", headers=headers,
+                                         json={"capture_fps": 240}))
+    after = (await client.get(f"/api/v1/clips/{clip_id}", headers=headers)).json()
+    assert after["capture_fps"] is None and after["status"] == analysed["status"]
+
+    # A clip still waiting keeps its place: its new rate is taken, the depth is unchanged.
+    queued_headers: dict[str, str] = waiting[0]["headers"]  # type: ignore[assignment]
+    mine = (await client.get("/api/v1/clips", headers=queued_headers)).json()["items"][0]
+    resp = await client.patch(f"/api/v1/clips/{mine['id']}", headers=queued_headers,
+                              json={"capture_fps": 240})
+    assert resp.status_code == 202, resp.text
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(AnalysisJob).where(
+            AnalysisJob.status == "queued")).one() == DEPTH
+
+    await _drain(runtime, engine)
+    resp = await client.patch(f"/api/v1/clips/{clip_id}", headers=headers,
+                              json={"capture_fps": 240})
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["capture_fps"] == 240
+
+
+def _assert_busy_rate(resp: httpx.Response) -> None:
+    assert resp.status_code == 503, resp.text
+    assert resp.headers["Retry-After"] == "42"
+    assert resp.json()["code"] == "queue_full"
+    assert "capture rate was not applied" in resp.json()["detail"]
+
+
 @pytest.mark.parametrize(("engine", "queue"), [("sqlite", "embedded")], indirect=["engine"])
 async def test_upload_rate_per_athlete(client: httpx.AsyncClient, app: FastAPI,
                                        accounts: Accounts, engine: Engine, limited: Settings,

@@ -746,7 +746,8 @@ export interface paths {
          *     was really filmed (a video's own date that is not plausible for a fresh upload was
          *     replaced by the upload time); its results are re-dated and the diagnosis, and the plan
          *     built on it, follow. The same values again change nothing. The athlete's own clips
-         *     only.
+         *     only. A new capture rate for a clip whose analysis is not already waiting is refused
+         *     with a 503 (nothing changed) while the analysis queue is full, as an upload is.
          */
         patch: operations["clips-update_clip"];
         trace?: never;
@@ -6717,7 +6718,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The database is unavailable for a moment: retry after the Retry-After seconds */
+            /** @description The server is busy (too many clips waiting for analysis) or its database is unavailable for a moment: nothing was kept; retry after Retry-After seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
