@@ -26,8 +26,10 @@ import numpy.typing as npt
 ByteImage = npt.NDArray[np.uint8]
 
 
-def upright_frames(path: Path, start: int, count: int) -> list[tuple[int, float, ByteImage]]:
-    """Frames ``start .. start + count - 1`` as (index, time in s from the first frame, BGR)."""
+def upright_frames(path: Path, start: int, count: int, every: int = 1,
+                   ) -> list[tuple[int, float, ByteImage]]:
+    """``count`` frames from ``start``, every ``every``-th, as (index, time in s from the first
+    frame, BGR)."""
     out: list[tuple[int, float, ByteImage]] = []
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.video[0]
@@ -39,8 +41,10 @@ def upright_frames(path: Path, start: int, count: int) -> list[tuple[int, float,
             t0 = t if t0 is None else t0
             if index < start:
                 continue
-            if index >= start + count:
+            if index >= start + count * every:
                 break
+            if (index - start) % every:
+                continue
             image: ByteImage = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
             turns = round(float(frame.rotation or 0) / 90.0) % 4
             if turns:
@@ -98,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("clip", type=Path)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--count", type=int, default=24)
+    parser.add_argument("--every", type=int, default=1,
+                        help="take every n-th frame (an overview of a slow-motion clip)")
     parser.add_argument("--cols", type=int, default=6)
     parser.add_argument("--crop", type=float, nargs=4, default=(0.0, 0.0, 1.0, 1.0),
                         metavar=("X0", "Y0", "X1", "Y1"))
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.info:
         print_info(args.clip)
         return
-    frames = upright_frames(args.clip, args.start, args.count)
+    frames = upright_frames(args.clip, args.start, args.count, args.every)
     if not frames:
         raise SystemExit(f"{args.clip.name}: no frames from {args.start}")
     sheet = contact_sheet(frames, crop=tuple(args.crop), tile_width=args.tile_width,
