@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from tests.gait.contact_labels import consensus
 from tests.gait.pixel_truth import (
     Frames,
     PixelCadence,
@@ -245,6 +246,25 @@ def test_labelled_contacts_are_well_formed(path: Path) -> None:
         for a, b in itertools.pairwise(own):
             if a["toe_off_frame"] is not None:
                 assert a["toe_off_frame"] < b["initial_contact_frame"]
+
+
+@pytest.mark.parametrize("path", CONTACT_FILES, ids=lambda p: p.stem)
+def test_a_second_blind_rater_agrees_within_the_labels_uncertainty(path: Path) -> None:
+    """The second rater labelled without seeing the first rater's labels or the analysis;
+    every first-rater contact has a second-rater contact of the same foot within two frames
+    (the consensus the analysis is judged against, tests/gait/contact_labels.py)."""
+    d = json.loads(path.read_text())
+    second = d["second_rater"]
+    assert second["labeller_note"]
+    for c in second["contacts"]:
+        assert set(c) == {"foot", "initial_contact_frame", "toe_off_frame",
+                          "uncertainty_frames", "note"}
+        assert c["foot"] in ("left", "right") and 0 <= c["initial_contact_frame"] < d["n_frames"]
+        assert 0 < c["uncertainty_frames"] <= 2 and c["note"]
+    pairs = consensus(d)
+    assert len(pairs) == len(d["contacts"])
+    gaps = [abs(p.first_frame - p.second_frame) for p in pairs]
+    assert max(gaps) <= 2, gaps
 
 
 @pytest.mark.parametrize("path", CONTACT_FILES, ids=lambda p: p.stem)
