@@ -19,6 +19,7 @@ import pytest
 from backend.gait import Report, analyze
 from backend.gait import thresholds as th
 from backend.pose import Track, run_pose
+from tests.gait.contact_labels import consensus, labels
 
 RUNNING = Path(__file__).resolve().parents[3] / "shared" / "clips" / "running"
 TRUTH = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "real_running"
@@ -63,27 +64,26 @@ def test_treadmill_clip_cadence_matches_the_pixels(track_of: object, name: str,
 
 
 @pytest.mark.parametrize(("name", "within_frames", "median_frames"), [
-    # The hand labels' own uncertainty is 1 frame from the side, 2 from behind. Contacts timed
-    # by height alone came 1.3-3.3 frames after the labels from the side and 3.3-5.4 from
-    # behind; timed by the foot's fore-aft motion, 0.9-2.3 from the side and 0.4-2.4 before
-    # them from behind (0.9-2.9 before the depth's flat stance was allowed for). The issue's
-    # two frames hold for 9 of 10 contacts of each clip (docs/gait.md, "Real footage"); the
-    # bounds leave room for another CPU's numerics.
-    ("side_treadmill_barefoot.mov", 3.0, 2.0),
-    ("rear_treadmill_barefoot.mov", 3.0, 2.0),
+    # Two raters labelled each clip by eye, the second blind (tests/gait/contact_labels.py);
+    # the contacts are judged against their consensus. Measured on this machine (docs/gait.md,
+    # "Real footage"): side 0.7-1.8 frames after it, rear 1.4 before to 1.9 after. The issue
+    # asks for two frames; the bounds leave a few tenths for another CPU's numerics (medians
+    # measured 1.0 side, 0.7 rear). Before the depth flip was timed at its steepest point the
+    # rear contacts came 0.1-2.4 frames before the consensus, median 1.5: that code fails.
+    ("side_treadmill_barefoot.mov", 2.5, 1.3),
+    ("rear_treadmill_barefoot.mov", 2.5, 1.2),
 ])
 def test_every_hand_labelled_contact_is_found_on_its_own_foot(
         track_of: object, name: str, within_frames: float, median_frames: float) -> None:
-    labels = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "real_running"
-                         / f"contacts_{Path(name).stem}.json").read_text())
     track = track_of(name)  # type: ignore[operator]
     r = analyze(track, "auto")
     fps = track.fps_measured
+    frames = np.arange(track.timestamps_s.size)
     errors = []
-    for label in labels["contacts"]:
-        t = float(track.timestamps_s[label["initial_contact_frame"]])
-        same_foot = r.events.side(label["foot"]).initial_contact_s
-        other_foot = r.events.side("left" if label["foot"] == "right" else "right"
+    for label in consensus(labels(name)):
+        t = float(np.interp(label.frame, frames, track.timestamps_s))
+        same_foot = r.events.side(label.foot).initial_contact_s
+        other_foot = r.events.side("left" if label.foot == "right" else "right"
                                    ).initial_contact_s
         assert same_foot, label
         nearest = min(same_foot, key=lambda x: abs(x - t))
