@@ -116,4 +116,24 @@ def test_a_landing_seen_in_depth_is_timed_at_its_flip_not_at_the_turn() -> None:
     at_flip = _belt_catch_time(t, x, stance_speed, 3, 12, depth=True)
     assert early is not None and at_flip is not None
     assert early * 30 < 4.5  # right after the turn
-    assert 5.5 <= at_flip * 30 <= 7.5  # in the flip, where the foot lands
+    assert 6.5 <= at_flip * 30 <= 7.5  # the flip's steepest point, where the foot lands
+
+
+def test_a_flip_in_depth_is_timed_at_its_first_steep_drop_not_a_later_one() -> None:
+    """The real rear clip's flips are not clean: one drops, bounces back a little and drops
+    again (its contact at frame 28, both raters). The contact is the first peak of backward
+    speed that reaches half of the landing's fastest, not the fastest itself."""
+    from backend.gait.events import _belt_catch_time
+
+    t = np.arange(12) / 30.0
+    # Turn at sample 2, a first drop (2 -> 3), a bump (4), a second, steeper drop (5 -> 6).
+    x = np.array([0.10, 0.16, 0.171, 0.088, 0.115, 0.087, -0.005, -0.017, -0.018, -0.051,
+                  -0.096, -0.104])
+    at_flip = _belt_catch_time(t, x, 0.1, 2, 10, depth=True)
+    assert at_flip is not None
+    assert 2.0 <= at_flip * 30 <= 3.0, at_flip * 30
+    # A foot carried back at the belt's pace (no flip: the synthetic runner's depth) keeps
+    # the catch rule, half of the stance's speed.
+    belt = np.concatenate([np.array([0.10, 0.16, 0.19, 0.20]), 0.20 - 0.1 * np.arange(1, 9) / 30])
+    caught = _belt_catch_time(t, belt, 0.1, 3, 10, depth=True)
+    assert caught is not None and 3.0 < caught * 30 < 4.0
