@@ -38,7 +38,12 @@ from backend.coaching.dependencies import CoachedAthlete
 from backend.core import audit
 from backend.core.config import API_PREFIX
 from backend.core.deps import MAX_OFFSET, SessionDep, SettingsDep, release_connection
-from backend.core.errors import ERROR_RESPONSES, NotFoundError, PermissionDeniedError
+from backend.core.errors import (
+    ERROR_RESPONSES,
+    ErrorResponse,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from backend.core.security import verify_password
 from backend.jobs.dependencies import JobsDep
 from backend.jobs.models import TERMINAL
@@ -135,7 +140,10 @@ def read_clip(clip: ReadableClip, session: SessionDep) -> ClipPublic:
     summary="Give a slow-motion clip's capture rate, or correct when the clip was filmed",
     responses={202: {"model": ClipPublic,
                      "description": "A new capture rate: the clip is analysed again"},
-               503: UPLOAD_REFUSALS[503]})
+               503: {"model": ErrorResponse,
+                     "description": "The server is busy (too many clips waiting for analysis): "
+                                    "the new capture rate was not applied and nothing changed; "
+                                    "retry after Retry-After seconds"}})
 def update_clip(body: ClipUpdate, clip: OwnedClip, session: SessionDep, jobs: JobsDep,
                 settings: SettingsDep, response: Response) -> ClipPublic:
     """capture_fps: when the clip's analysis asks for it (needs_capture_fps), the athlete
@@ -146,7 +154,8 @@ def update_clip(body: ClipUpdate, clip: OwnedClip, session: SessionDep, jobs: Jo
     replaced by the upload time); its results are re-dated and the diagnosis, and the plan
     built on it, follow. The same values again change nothing. The athlete's own clips
     only. A new capture rate for a clip whose analysis is not already waiting is refused
-    with a 503 (nothing changed) while the analysis queue is full, as an upload is."""
+    with a 503 (nothing changed) while the analysis queue is full, as an upload is; one below
+    the clip's own frame rate is a 422 first."""
     if "capture_fps" in body.model_fields_set:
         service.check_reanalysis_room(session, clip, body.capture_fps, settings)
     if "recorded_at" in body.model_fields_set and body.recorded_at is not None:

@@ -168,7 +168,9 @@ def check_reanalysis_room(session: Session, clip: Clip, capture_fps: float | Non
                           settings: Settings) -> None:
     """A new capture rate queues the clip's analysis again: past the queue's bound it is
     refused like an upload (``QueueFullError``, a 503), unless the analysis is already waiting
-    (it keeps its place) or the value does not change."""
+    (it does not add to the queue's depth) or the value does not change. A rate that is
+    wrong in itself is refused first (422), whatever the queue."""
+    check_capture_fps(capture_fps, clip.fps)
     if capture_fps == clip.capture_fps:
         return
     job = job_for(session, clip.id)  # type: ignore[arg-type]

@@ -1,10 +1,11 @@
 """Admission to the analysis queue: a bound on the analyses waiting for a worker.
 
-Past ``queue_max_depth`` queued jobs an upload is refused at once (503 with Retry-After)
-instead of being accepted into a queue that would take hours to reach it, or left to time
-out. The depth is read from the job rows (the truth, whatever the queue backend), so every
-API process sees the same figure; the bound is soft by the few uploads checked at the same
-moment, which is what a bound against overload needs.
+Past ``queue_max_depth`` queued jobs an upload, or a new capture rate that would queue a
+clip's analysis again, is refused at once (503 with Retry-After) instead of being accepted
+into a queue that would take hours to reach it, or left to time out. The depth is read from
+the job rows (the truth, whatever the queue backend), so every API process sees the same
+figure; the bound is soft by the few uploads checked at the same moment, which is what a bound
+against overload needs.
 """
 
 from __future__ import annotations

@@ -212,8 +212,9 @@ async def test_new_capture_rate_waits_for_room_like_an_upload(
         client: httpx.AsyncClient, app: FastAPI, accounts: Accounts, engine: Engine,
         other_clips: list[Path], run_clip: Path) -> None:  # noqa: F811
     """A new capture_fps queues the clip's analysis again: with the queue full it is refused
-    (503, the clip and its result unchanged) unless the analysis is already waiting, which
-    keeps its place; with room again it is accepted."""
+    (503, the clip and its result unchanged; a rate below the clip's own is still a 422)
+    unless the analysis is already waiting, which adds nothing to the queue's depth; with
+    room again it is accepted."""
     runtime: JobRuntime = app.state.jobs
     athlete = await accounts.register("athlete")
     headers: dict[str, str] = athlete["headers"]  # type: ignore[assignment]
@@ -234,8 +235,11 @@ async def test_new_capture_rate_waits_for_room_like_an_upload(
                                          json={"capture_fps": 240}))
     after = (await client.get(f"/api/v1/clips/{clip_id}", headers=headers)).json()
     assert after["capture_fps"] is None and after["status"] == analysed["status"]
+    wrong = await client.patch(f"/api/v1/clips/{clip_id}", headers=headers,
+                               json={"capture_fps": 25})
+    assert wrong.status_code == 422 and wrong.json()["code"] == "capture_fps_below_fps"
 
-    # A clip still waiting keeps its place: its new rate is taken, the depth is unchanged.
+    # A clip still waiting: its new rate is taken and the queue's depth is unchanged.
     queued_headers: dict[str, str] = waiting[0]["headers"]  # type: ignore[assignment]
     mine = (await client.get("/api/v1/clips", headers=queued_headers)).json()["items"][0]
     resp = await client.patch(f"/api/v1/clips/{mine['id']}", headers=queued_headers,

@@ -747,7 +747,8 @@ export interface paths {
          *     replaced by the upload time); its results are re-dated and the diagnosis, and the plan
          *     built on it, follow. The same values again change nothing. The athlete's own clips
          *     only. A new capture rate for a clip whose analysis is not already waiting is refused
-         *     with a 503 (nothing changed) while the analysis queue is full, as an upload is.
+         *     with a 503 (nothing changed) while the analysis queue is full, as an upload is; one below
+         *     the clip's own frame rate is a 422 first.
          */
         patch: operations["clips-update_clip"];
         trace?: never;
@@ -6718,7 +6719,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The server is busy (too many clips waiting for analysis) or its database is unavailable for a moment: nothing was kept; retry after Retry-After seconds */
+            /** @description The server is busy (too many clips waiting for analysis): the new capture rate was not applied and nothing changed; retry after Retry-After seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
