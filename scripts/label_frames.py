@@ -1,9 +1,9 @@
 """Contact sheets for hand-labelling gait events on a real clip.
 
-Writes a PNG grid of consecutive frames, upright (the container's display rotation applied),
-optionally cropped around the feet and zoomed, each tile stamped with its 0-based frame index
-(decode order of the displayed frames, the index the labels in
-``tests/fixtures/real_running/contacts_*.json`` use) and its presentation time::
+Writes a PNG grid of consecutive frames (or every n-th with ``--every``), upright (the
+container's display rotation applied), optionally cropped around the feet and zoomed, each
+tile stamped with its 0-based frame index (decode order of the displayed frames, the index
+the labels in ``tests/fixtures/real_running/contacts_*.json`` use) and its presentation time::
 
     .venv/bin/python scripts/label_frames.py ../shared/clips/running/side_treadmill_barefoot.mov \
         --start 30 --count 24 --crop 0.0 0.6 1.0 1.0 --out /tmp/sheet.png
@@ -96,13 +96,20 @@ def print_info(path: Path) -> None:
             print(f"stream {s.index} ({s.type}) metadata:", dict(s.metadata))
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"takes a whole number from 1, not {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clip", type=Path)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--count", type=int, default=24)
-    parser.add_argument("--every", type=int, default=1,
+    parser.add_argument("--every", type=_at_least_one, default=1,
                         help="take every n-th frame (an overview of a slow-motion clip)")
     parser.add_argument("--cols", type=int, default=6)
     parser.add_argument("--crop", type=float, nargs=4, default=(0.0, 0.0, 1.0, 1.0),

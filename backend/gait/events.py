@@ -389,6 +389,8 @@ def refine_contacts_at_foot_turn(seg: Segment, view: str, contacts: list[Contact
     the pelvis at the stance speed (a treadmill's belt speed). The contact is the moment the
     foot's backward speed first reaches a fraction of that speed after the turn: the turning
     point itself comes before the contact when the runner retracts the leg before landing.
+    From behind or in front, a landing the pose model flips in depth is timed at the flip's
+    steepest point instead (``_belt_catch_time``).
     The turn is searched shortly before the height's contact; a contact without a clear turn
     there keeps its height timing. Toe-offs keep their height timing: timed at the foot's
     rearmost point they came 0-3 frames late on the labelled clip (by height 1-2.6 early) and
@@ -468,7 +470,9 @@ def _stance_speed(x: FloatArray, contacts: list[Contact], dt: float) -> float | 
 def _belt_catch_time(t: FloatArray, x: FloatArray, speed: float, j: int, last: int, *,
                      depth: bool = False) -> float | None:
     """From the forward turning point ``j``, the sub-sample moment the foot's backward speed
-    first reaches ``FOOT_CATCH_SPEED_FRACTION`` of its stance speed (no later than ``last``).
+    first reaches ``FOOT_CATCH_SPEED_FRACTION`` of its stance speed (no later than ``last``),
+    or, for a landing the model flips in depth, the flip's steepest point (below); None when
+    neither is found.
 
     ``depth``: ``x`` is the pose model's depth (seen from behind or in front). The model
     barely moves a grounded foot in depth (its stance is nearly flat, then it flips from in
@@ -477,8 +481,8 @@ def _belt_catch_time(t: FloatArray, x: FloatArray, speed: float, j: int, last: i
     the hand-labelled rear clip), and half of the landing's fastest backward motion at the
     flip's start (1.4 frames before the two raters' consensus). A landing that fast
     (``FOOT_DEPTH_FLIP_SPEED_RATIO`` times the stance's speed) is timed at the flip's
-    steepest point, as any step is: within 1.9 frames of the consensus, 0.4 early on
-    average. A depth that follows the belt (the synthetic runner's) keeps the catch rule."""
+    steepest point, as any step is: within 1.93 frames of the consensus, signed mean 0.4
+    early. A depth that follows the belt (the synthetic runner's) keeps the catch rule."""
     dt = float(t[1] - t[0])
     back = -np.gradient(x, dt)
     last = min(last, x.size - 1)
@@ -488,11 +492,10 @@ def _belt_catch_time(t: FloatArray, x: FloatArray, speed: float, j: int, last: i
             # The model flips the landing foot's depth: the contact is the flip's steepest
             # point, the first peak of backward speed from the turn that reaches half of the
             # fastest (a drift before the flip or a bump within it is not the flip).
-            k = max(j, 1)
-            while k < last and not (back[k] >= 0.5 * fastest and back[k] >= back[k - 1]
-                                    and back[k] >= back[k + 1]):
-                k += 1
-            return _peak_time(t, back, k) if k + 1 < x.size else float(t[k])
+            for k in range(max(j, 1), min(last, x.size - 2) + 1):
+                if back[k] >= 0.5 * fastest and back[k] >= back[k - 1] and back[k] >= back[k + 1]:
+                    return _peak_time(t, back, k)
+            return None  # no peak inside the window: the caller keeps the height's timing
         speed = max(speed, fastest)
     want = th.FOOT_CATCH_SPEED_FRACTION * speed
     k = j

@@ -240,7 +240,7 @@ FOOT_CATCH_SPEED_FRACTION = 0.5
 # From behind or in front, a landing whose fastest backward motion in depth is at least this
 # many times the stance's speed is the pose model flipping the foot from in front of the
 # pelvis to behind it as it lands, not a foot carried back by the belt (StrideLab heuristic:
-# 5-12x on the hand-labelled rear clip, about 1x on the synthetic runner's world landmarks).
+# 6-12x on the hand-labelled rear clip, about 1x on the synthetic runner's world landmarks).
 FOOT_DEPTH_FLIP_SPEED_RATIO = 2.0
 # The stance speed is read away from the stance's edges, where the foot lands and leaves:
 # this fraction of the stance is left out at each end (StrideLab heuristic).

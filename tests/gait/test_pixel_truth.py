@@ -261,8 +261,21 @@ def test_a_second_blind_rater_agrees_within_the_labels_uncertainty(path: Path) -
                           "uncertainty_frames", "note"}
         assert c["foot"] in ("left", "right") and 0 <= c["initial_contact_frame"] < d["n_frames"]
         assert 0 < c["uncertainty_frames"] <= 2 and c["note"]
+    ics = [c["initial_contact_frame"] for c in second["contacts"]]
+    assert ics == sorted(ics) and len(set(ics)) == len(ics)
+    feet = [c["foot"] for c in second["contacts"]]
+    assert all(a != b for a, b in itertools.pairwise(feet))
+    for side in ("left", "right"):
+        own = [c for c in second["contacts"] if c["foot"] == side]
+        for c in own:
+            if c["toe_off_frame"] is not None:
+                assert c["initial_contact_frame"] < c["toe_off_frame"] < d["n_frames"]
+        for a, b in itertools.pairwise(own):
+            if a["toe_off_frame"] is not None:
+                assert a["toe_off_frame"] < b["initial_contact_frame"]
     pairs = consensus(d)
-    assert len(pairs) == len(d["contacts"])
+    # Each second-rater contact stands for one first-rater contact at most.
+    assert len({p.second_frame for p in pairs}) == len(pairs)
     gaps = [abs(p.first_frame - p.second_frame) for p in pairs]
     assert max(gaps) <= 2, gaps
 
