@@ -156,12 +156,10 @@ def update_clip(body: ClipUpdate, clip: OwnedClip, session: SessionDep, jobs: Jo
     only. A new capture rate for a clip whose analysis is not already waiting is refused
     with a 503 (nothing changed) while the analysis queue is full, as an upload is; one below
     the clip's own frame rate is a 422 first."""
-    if "capture_fps" in body.model_fields_set:
-        service.check_reanalysis_room(session, clip, body.capture_fps, settings)
     if "recorded_at" in body.model_fields_set and body.recorded_at is not None:
         service.set_recorded_at(session, clip, body.recorded_at)
     if "capture_fps" in body.model_fields_set:
-        service.set_capture_fps(session, clip, body.capture_fps, jobs.enqueue)
+        service.set_capture_fps(session, clip, body.capture_fps, jobs.enqueue, settings)
         response.status_code = status.HTTP_202_ACCEPTED
     return service.read_clip(session, clip)
 

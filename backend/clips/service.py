@@ -101,7 +101,7 @@ def register_clip(session: Session, *, athlete: User, received: ReceivedFile,
             capture_fps = options.capture_fps
             if capture_fps is not None and capture_fps != existing.capture_fps:
                 _restore_file(existing, received, storage)
-                set_capture_fps(session, existing, capture_fps, enqueue)
+                set_capture_fps(session, existing, capture_fps, enqueue, settings)
             else:
                 _retry_failed(session, existing, received, storage, enqueue)
             return existing, False
@@ -164,33 +164,24 @@ def check_capture_fps(capture_fps: float | None, fps: float) -> None:
             "out for a clip that plays at normal speed.", code="capture_fps_below_fps")
 
 
-def check_reanalysis_room(session: Session, clip: Clip, capture_fps: float | None,
-                          settings: Settings) -> None:
-    """A new capture rate queues the clip's analysis again: past the queue's bound it is
-    refused like an upload (``QueueFullError``, a 503), unless the analysis is already waiting
-    (it does not add to the queue's depth) or the value does not change. A rate that is
-    wrong in itself is refused first (422), whatever the queue."""
+def set_capture_fps(session: Session, clip: Clip, capture_fps: float | None,
+                    enqueue: Enqueue, settings: Settings) -> bool:
+    """Record the real capture rate of a slow-motion clip (None: not slow motion, or not
+    known) and analyse the clip again, whatever its job's state (queued after commit): the
+    new result replaces the report. The same value again changes nothing (False). A rate
+    below the clip's own is refused (422) first; past the queue's bound the new analysis is
+    refused like an upload (``QueueFullError``, a 503, nothing changed) unless the analysis
+    is already waiting (it adds nothing to the queue's depth)."""
     check_capture_fps(capture_fps, clip.fps)
     if capture_fps == clip.capture_fps:
-        return
+        return False
     job = job_for(session, clip.id)  # type: ignore[arg-type]
     if job is None or job.status != JobStatus.queued.value:
         check_room(session, settings, "the new capture rate was not applied (the clip and its "
                    "result are unchanged). Send it again")
-
-
-def set_capture_fps(session: Session, clip: Clip, capture_fps: float | None,
-                    enqueue: Enqueue) -> bool:
-    """Record the real capture rate of a slow-motion clip (None: not slow motion, or not
-    known) and analyse the clip again, whatever its job's state (queued after commit): the
-    new result replaces the report. The same value again changes nothing (False)."""
-    check_capture_fps(capture_fps, clip.fps)
-    if capture_fps == clip.capture_fps:
-        return False
     clip.capture_fps = capture_fps
     session.add(clip)
     session.flush()
-    job = job_for(session, clip.id)  # type: ignore[arg-type]
     if job is None:  # every clip has its job; a row lost somehow is made again
         job = AnalysisJob(clip_id=clip.id)  # type: ignore[arg-type]
         session.add(job)

@@ -26,7 +26,7 @@ from sqlmodel import Session, func, select
 from backend.api.app import create_app
 from backend.clips.models import Clip, ClipUpload
 from backend.core.config import Settings
-from backend.jobs.models import AnalysisJob
+from backend.jobs.models import TERMINAL, AnalysisJob
 from backend.jobs.runtime import JobRuntime
 from tests.clips.conftest import bad_files, media_dir, run_clip  # noqa: F401 (shared fixtures)
 from tests.clips.media import make_clip
@@ -111,13 +111,13 @@ def _stored_files(settings: Settings) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and ".locks" not in p.parts)
 
 
-def _assert_busy(resp: httpx.Response) -> None:
+def _assert_busy(resp: httpx.Response, refused: str = "nothing of it was kept") -> None:
     assert resp.status_code == 503, resp.text
     assert resp.headers["Retry-After"] == "42"
     body = resp.json()
     assert body["code"] == "queue_full"
     assert "busy" in body["detail"] and "in 42 s" in body["detail"]
-    assert "nothing of it was kept" in body["detail"]
+    assert refused in body["detail"]
 
 
 async def _fill_queue(client: httpx.AsyncClient, accounts: Accounts,
@@ -224,15 +224,16 @@ async def test_new_capture_rate_waits_for_room_like_an_upload(
     await _drain(runtime, engine)
     deadline = time.monotonic() + 180
     while (await client.get(f"/api/v1/clips/{clip_id}", headers=headers)
-           ).json()["status"] not in ("succeeded", "unfit", "failed"):
+           ).json()["status"] not in TERMINAL:
         assert time.monotonic() < deadline, "the first analysis did not finish"
         await asyncio.sleep(0.2)
     runtime.stop()
     analysed = (await client.get(f"/api/v1/clips/{clip_id}", headers=headers)).json()
 
     waiting = await _fill_queue(client, accounts, run_clip)
-    _assert_busy_rate(await client.patch(f"/api/v1/clips/{clip_id}", headers=headers,
-                                         json={"capture_fps": 240}))
+    _assert_busy(await client.patch(f"/api/v1/clips/{clip_id}", headers=headers,
+                                    json={"capture_fps": 240}),
+                 refused="the new capture rate was not applied")
     after = (await client.get(f"/api/v1/clips/{clip_id}", headers=headers)).json()
     assert after["capture_fps"] is None and after["status"] == analysed["status"]
     wrong = await client.patch(f"/api/v1/clips/{clip_id}", headers=headers,
@@ -254,13 +255,6 @@ async def test_new_capture_rate_waits_for_room_like_an_upload(
                               json={"capture_fps": 240})
     assert resp.status_code == 202, resp.text
     assert resp.json()["capture_fps"] == 240
-
-
-def _assert_busy_rate(resp: httpx.Response) -> None:
-    assert resp.status_code == 503, resp.text
-    assert resp.headers["Retry-After"] == "42"
-    assert resp.json()["code"] == "queue_full"
-    assert "capture rate was not applied" in resp.json()["detail"]
 
 
 @pytest.mark.parametrize(("engine", "queue"), [("sqlite", "embedded")], indirect=["engine"])
